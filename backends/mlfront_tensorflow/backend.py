@@ -1,0 +1,191 @@
+"""The Backend interface mapped onto TensorFlow (`tf.function` for compiled steps, stateless random ops)."""
+
+import numpy as np
+import tensorflow as tf
+
+from mlfront.backend.base import Backend
+
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+class TensorFlowBackend(Backend):
+    name = "tensorflow"
+    traces = True
+
+    # creation and conversion
+    def convert(self, x, dtype=None):
+        if isinstance(x, (tf.Tensor, tf.Variable)):
+            return x if dtype is None or x.dtype.name == dtype else tf.cast(x, dtype)
+        if dtype is None and isinstance(x, (float, np.ndarray)) and np.asarray(x).dtype == np.float64:
+            dtype = "float32"
+        return tf.convert_to_tensor(x, dtype=dtype)
+
+    def to_numpy(self, x):
+        return x.numpy() if hasattr(x, "numpy") else np.asarray(x)
+
+    def is_array(self, x):
+        return isinstance(x, (tf.Tensor, tf.Variable))
+
+    def zeros(self, shape, dtype="float32"):
+        return tf.zeros(shape, dtype)
+
+    def ones(self, shape, dtype="float32"):
+        return tf.ones(shape, dtype)
+
+    def full(self, shape, value, dtype="float32"):
+        return tf.fill(shape, tf.constant(value, dtype))
+
+    def arange(self, start, stop=None, step=1, dtype="int32"):
+        return tf.range(start, stop, step, dtype=dtype)
+
+    def cast(self, x, dtype):
+        return tf.cast(x, dtype)
+
+    def dtype(self, x):
+        return x.dtype.name
+
+    def shape(self, x):
+        return tuple(x.shape)
+
+    def zeros_like(self, x):
+        return tf.zeros_like(x)
+
+    def ones_like(self, x):
+        return tf.ones_like(x)
+
+    # elementwise math
+    exp = staticmethod(tf.exp)
+    log = staticmethod(tf.math.log)
+    sqrt = staticmethod(tf.sqrt)
+    abs = staticmethod(tf.abs)
+    sign = staticmethod(tf.sign)
+    tanh = staticmethod(tf.tanh)
+    floor = staticmethod(tf.floor)
+    log1p = staticmethod(tf.math.log1p)
+    expm1 = staticmethod(tf.math.expm1)
+    square = staticmethod(tf.square)
+    sigmoid = staticmethod(tf.sigmoid)
+    relu = staticmethod(tf.nn.relu)
+    softplus = staticmethod(tf.nn.softplus)
+    softsign = staticmethod(tf.nn.softsign)
+    selu = staticmethod(tf.nn.selu)
+
+    def maximum(self, x, y):
+        return tf.maximum(x, tf.cast(y, x.dtype) if isinstance(y, (int, float)) else y)
+
+    def minimum(self, x, y):
+        return tf.minimum(x, tf.cast(y, x.dtype) if isinstance(y, (int, float)) else y)
+
+    def clip(self, x, min_value, max_value):
+        return tf.clip_by_value(x, min_value, max_value)
+
+    def where(self, condition, x, y):
+        return tf.where(condition, x, y)
+
+    def elu(self, x, alpha=1.0):
+        return tf.nn.elu(x) if alpha == 1.0 else tf.where(x > 0, x, alpha * tf.math.expm1(tf.minimum(x, 0.0)))
+
+    # reductions
+    def sum(self, x, axis=None, keepdims=False):
+        return tf.reduce_sum(x, axis=_axis(axis), keepdims=keepdims)
+
+    def mean(self, x, axis=None, keepdims=False):
+        return tf.reduce_mean(x, axis=_axis(axis), keepdims=keepdims)
+
+    def max(self, x, axis=None, keepdims=False):
+        return tf.reduce_max(x, axis=_axis(axis), keepdims=keepdims)
+
+    def min(self, x, axis=None, keepdims=False):
+        return tf.reduce_min(x, axis=_axis(axis), keepdims=keepdims)
+
+    def argmax(self, x, axis=-1):
+        return tf.argmax(x, axis=axis)
+
+    # linear algebra and shapes
+    matmul = staticmethod(tf.matmul)
+    reshape = staticmethod(tf.reshape)
+    expand_dims = staticmethod(tf.expand_dims)
+    broadcast_to = staticmethod(tf.broadcast_to)
+
+    def squeeze(self, x, axis):
+        return tf.squeeze(x, axis)
+
+    def transpose(self, x, axes=None):
+        return tf.transpose(x, axes)
+
+    def concatenate(self, xs, axis=0):
+        return tf.concat(list(xs), axis=axis)
+
+    def stack(self, xs, axis=0):
+        return tf.stack(list(xs), axis=axis)
+
+    def take(self, x, indices, axis=0):
+        return tf.gather(x, indices, axis=axis)
+
+    def take_along_axis(self, x, indices, axis):
+        return tf.experimental.numpy.take_along_axis(x, indices, axis=axis)
+
+    def one_hot(self, indices, num_classes, dtype="float32"):
+        return tf.one_hot(indices, num_classes, dtype=dtype)
+
+    def top_k(self, x, k):
+        return tf.math.top_k(x, k)
+
+    def cumsum(self, x, axis=0):
+        return tf.cumsum(x, axis=axis)
+
+    def sort(self, x, axis=-1):
+        return tf.sort(x, axis=axis)
+
+    # random numbers: stateless ops seeded by a [2] int32 key
+    def rng_key(self, seed):
+        return tf.constant([int(seed) & 0x7FFFFFFF, (int(seed) >> 31) & 0x7FFFFFFF], tf.int32)
+
+    def rng_split(self, key, num=2):
+        return tf.unstack(tf.random.experimental.stateless_split(key, num))
+
+    def random_uniform(self, key, shape, minval=0.0, maxval=1.0, dtype="float32"):
+        return tf.random.stateless_uniform(shape, key, minval, maxval, dtype=dtype)
+
+    def random_normal(self, key, shape, mean=0.0, stddev=1.0, dtype="float32"):
+        return tf.random.stateless_normal(shape, key, mean, stddev, dtype=dtype)
+
+    def dropout(self, key, x, rate):
+        return tf.nn.experimental.stateless_dropout(x, rate, seed=key)
+
+    # nn kernels
+    def softmax(self, x, axis=-1):
+        return tf.nn.softmax(x, axis=axis)
+
+    def log_softmax(self, x, axis=-1):
+        return tf.nn.log_softmax(x, axis=axis)
+
+    def logsumexp(self, x, axis=-1, keepdims=False):
+        return tf.reduce_logsumexp(x, axis=axis, keepdims=keepdims)
+
+    def sparse_categorical_crossentropy_from_logits(self, labels, logits):
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(labels, tf.int32), logits)
+
+    def binary_crossentropy_from_logits(self, labels, logits):
+        return tf.nn.sigmoid_cross_entropy_with_logits(labels, logits)
+
+    # autodiff and compilation
+    def value_and_grad(self, fn, has_aux=False):
+        def value_and_grad_fn(params, *args, **kwargs):
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                out = fn(params, *args, **kwargs)
+            value, aux = out if has_aux else (out, None)
+            grads = tape.gradient(value, params, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            return ((value, aux) if has_aux else value), grads
+        return value_and_grad_fn
+
+    def compile(self, fn, jit=True):
+        if not jit:
+            return fn
+        # Concrete shapes (one trace per batch shape: the full batches and the last one) keep the core simple.
+        return tf.function(fn, jit_compile=(jit == "xla") or None)
+
+    stop_gradient = staticmethod(tf.stop_gradient)

@@ -1,0 +1,5 @@
+"""mlfront adapter for PyTorch, registered in the `mlfront.backends` entry-point group as "torch"."""
+
+from mlfront_torch.backend import TorchBackend
+
+__all__ = ["TorchBackend"]

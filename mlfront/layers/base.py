@@ -1,0 +1,250 @@
+"""`Layer`, the base class of every layer and model."""
+
+import inspect
+import math
+
+import numpy as np
+
+from mlfront import backend as _backend
+from mlfront import initializers as _initializers
+from mlfront import regularizers as _regularizers
+from mlfront.backend import context as _context
+from mlfront.layers import graph as _graph
+from mlfront.random import KeyStream
+from mlfront.utils.naming import snake_case
+from mlfront.variables import Variable
+
+_name_counts = {}
+
+
+def unique_name(base):
+    """`base`, then `base_1`, `base_2`, ... on later calls (Keras's automatic layer names)."""
+    count = _name_counts.get(base, 0)
+    _name_counts[base] = count + 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def resolve_training(training):
+    """The `training` flag a layer should use: the explicit argument, else the active call context."""
+    return _context.current()[0] if training is None else bool(training)
+
+
+def next_key():
+    """A fresh random key for a random layer, from the active key stream (or a new one outside fit)."""
+    stream = _context.current()[1]
+    return (stream or KeyStream()).next()
+
+
+class Layer:
+    """Base class of layers: owns Variables, builds them on first call, computes `call`.
+
+    Subclasses create weights in `build(input_shape)` with `add_weight`, and compute in
+    `call(inputs, training=None)` using `mlfront.ops`.
+
+    Args:
+        name: the layer's name (automatic when None: "dense", "dense_1", ...).
+        trainable: whether the layer's weights are trained.
+        dtype: compute dtype ("float32").
+        input_shape / input_dim / batch_input_shape: on a model's first layer, the input shape (without the
+            batch dimension for `input_shape`).
+    """
+
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
+                 batch_input_shape=None, batch_size=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}.")
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self._trainable = trainable
+        self.dtype = dtype or "float32"
+        self.built = False
+        self._variables = []
+        self._regularized = []
+        if batch_input_shape is not None:
+            input_shape = tuple(batch_input_shape)[1:]
+            batch_size = tuple(batch_input_shape)[0]
+        elif input_dim is not None:
+            input_shape = (input_dim,)
+        self._declared_input_shape = None if input_shape is None else (batch_size,) + tuple(_as_tuple(input_shape))
+        signature = inspect.signature(self.call).parameters
+        self._call_takes_training = "training" in signature
+        self._call_takes_mask = "mask" in signature
+        self.supports_masking = getattr(self, "supports_masking", False)
+        self._inbound_nodes = []
+
+    # ------------------------------------------------------------------ weights
+    def add_weight(self, name=None, shape=(), initializer="glorot_uniform", regularizer=None, trainable=True,
+                   dtype=None, constraint=None):
+        """Create, track and return a Variable of this layer (named `<layer>/<name>`)."""
+        name = name or f"variable_{len(self._variables)}"
+        value = _initializers.get(initializer)(tuple(int(d) for d in shape), dtype=dtype or self.dtype)
+        variable = Variable(value, trainable=trainable, name=name, dtype=dtype or self.dtype,
+                            path=f"{self.name}/{name}")
+        self._variables.append(variable)
+        if regularizer is not None:
+            self._regularized.append((variable, _regularizers.get(regularizer)))
+        return variable
+
+    def _sublayers(self):
+        """Layers held as attributes (directly, or in lists/tuples/dicts), in assignment order."""
+        found = []
+        for value in self.__dict__.values():
+            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else (value,)
+            found.extend(item for item in items if isinstance(item, Layer) and item is not self)
+        return list(dict.fromkeys(found))
+
+    @property
+    def layers(self):
+        return self._sublayers()
+
+    def _all_variables(self):
+        variables = list(self._variables)
+        for layer in self._sublayers():
+            variables.extend(v for v in layer._all_variables() if all(v is not w for w in variables))
+        return variables
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    @property
+    def weights(self):
+        """All variables: trainable first, then non-trainable (Keras's order)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def variables(self):
+        return self._all_variables()
+
+    @property
+    def trainable_weights(self):
+        return [v for layer, v in self._owned_variables() if v.trainable and layer.trainable]
+
+    @property
+    def non_trainable_weights(self):
+        return [v for layer, v in self._owned_variables() if not (v.trainable and layer.trainable)]
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    def _owned_variables(self):
+        pairs = [(self, v) for v in self._variables]
+        seen = {id(v) for v in self._variables}
+        for layer in self._sublayers():
+            for owner, v in layer._owned_variables():
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    pairs.append((owner if self.trainable else self, v))
+        return pairs
+
+    def regularization_losses(self):
+        """Regularization penalties of this layer and its sublayers (backend scalars)."""
+        penalties = [reg(var.value) for var, reg in self._regularized]
+        for layer in self._sublayers():
+            penalties.extend(layer.regularization_losses())
+        return penalties
+
+    def get_weights(self):
+        """The weights as a list of NumPy arrays, in the order of `weights`."""
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights):
+        """Set the weights from a list of arrays, in the order of `weights`; shapes must match."""
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(f"Layer '{self.name}': set_weights expected a list of {len(own)} arrays "
+                             f"(shapes {[v.shape for v in own]}), got {len(weights)}.")
+        for variable, value in zip(own, weights):
+            value = np.asarray(value)
+            if tuple(value.shape) != variable.shape:
+                raise ValueError(f"Layer '{self.name}': weight '{variable.path}' has shape {variable.shape}, "
+                                 f"got an array of shape {tuple(value.shape)}.")
+            variable.assign(value.astype(variable.dtype))
+
+    def count_params(self):
+        return int(sum(math.prod(v.shape) for v in self.weights))
+
+    # ------------------------------------------------------------------ building and calling
+    def build(self, input_shape):
+        """Create the layer's weights for inputs of `input_shape` (batch dimension first, may be None)."""
+        self.built = True
+
+    def call(self, inputs):
+        raise NotImplementedError(f"Layer {type(self).__name__} must implement call().")
+
+    def _maybe_build(self, input_shape):
+        if not self.built:
+            self.build(input_shape)
+            self.built = True
+
+    def __call__(self, inputs, *args, **kwargs):
+        if _graph.is_symbolic(inputs):
+            return _graph.call_symbolic(self, inputs, args, kwargs)
+        if not self.built:
+            self._maybe_build(_shape_of(inputs))
+        return self.call(inputs, *args, **kwargs)
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for `input_shape`; by default found by running `call` on zeros.
+
+        Unknown (None) dimensions are probed with two sizes; a dimension that follows them stays None.
+        """
+        B = _backend.get()
+        probes = []
+        for size in (2, 3):
+            def zeros(shape):
+                return B.zeros(tuple(size if d is None else d for d in shape), self.dtype)
+            x = [zeros(s) for s in input_shape] if _is_shape_list(input_shape) else zeros(input_shape)
+            with _context.call_context(False):
+                self._maybe_build(input_shape)
+                probes.append(self.call(x))
+        return _merge_probe_shapes(B, probes[0], probes[1])
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs: the input mask when the layer supports masking, else None."""
+        return mask if self.supports_masking else None
+
+    # ------------------------------------------------------------------ configuration
+    def get_config(self):
+        """The constructor arguments that recreate this layer (without its weights)."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._declared_input_shape is not None:
+            config["batch_input_shape"] = self._declared_input_shape
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _as_tuple(shape):
+    return (shape,) if isinstance(shape, int) else tuple(shape)
+
+
+def _is_shape_list(shape):
+    return isinstance(shape, list) and all(isinstance(s, (tuple, list)) for s in shape)
+
+
+def _shape_of(inputs):
+    B = _backend.get()
+    if isinstance(inputs, (list, tuple)):
+        return [_shape_of(x) for x in inputs]
+    if isinstance(inputs, dict):
+        return {k: _shape_of(v) for k, v in inputs.items()}
+    if isinstance(inputs, np.ndarray):
+        return tuple(inputs.shape)
+    return B.shape(inputs)
+
+
+def _merge_probe_shapes(B, a, b):
+    if isinstance(a, (list, tuple)):
+        return [_merge_probe_shapes(B, x, y) for x, y in zip(a, b)]
+    return tuple(da if da == db else None for da, db in zip(B.shape(a), B.shape(b)))

@@ -1,0 +1,166 @@
+"""Core layers: Input, Dense, Activation, Dropout, Flatten."""
+
+import math
+
+from mlfront import activations as _activations
+from mlfront import backend as _backend
+from mlfront import initializers as _initializers
+from mlfront import regularizers as _regularizers
+from mlfront.layers.base import Layer, next_key, resolve_training
+from mlfront.layers.graph import Node, SymbolicTensor
+
+
+class InputLayer(Layer):
+    """The entry point of a model: produces the symbolic tensor that `Input` returns."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
+                 input_shape=None, batch_input_shape=None, sparse=None, **kwargs):
+        if batch_shape is None:
+            batch_shape = batch_input_shape
+        if batch_shape is None:
+            shape = shape if shape is not None else input_shape
+            if shape is None:
+                raise ValueError("Input: give `shape` (without the batch dimension) or `batch_shape`.")
+            shape = (shape,) if isinstance(shape, int) else tuple(shape)
+            batch_shape = (batch_size,) + shape
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self.batch_shape = tuple(batch_shape)
+        self.built = True
+        node = Node(self, [], (), {}, None)
+        node.outputs = SymbolicTensor(self.batch_shape, self.dtype, node, 0, name=self.name)
+        self._inbound_nodes.append(node)
+        self.output = node.outputs
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return self.batch_shape
+
+    def get_config(self):
+        return {"batch_shape": self.batch_shape, "dtype": self.dtype, "name": self.name}
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
+    """A symbolic input of `shape` (without the batch dimension), to build models with the Functional API."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape,
+                      **kwargs).output
+
+
+class Dense(Layer):
+    """`activation(inputs @ kernel + bias)`, applied to the last axis.
+
+    Args:
+        units: output size.
+        activation: name or function (None: linear).
+        use_bias: whether to add a bias vector.
+        kernel_initializer / bias_initializer: initializers of the weights.
+        kernel_regularizer / bias_regularizer: penalties added to the loss.
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or units <= 0:
+            raise ValueError(f"Dense '{self.name}': `units` must be a positive integer, got {units!r}.")
+        self.units = units
+        self.activation = _activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = _initializers.get(kernel_initializer)
+        self.bias_initializer = _initializers.get(bias_initializer)
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(f"Dense '{self.name}': the last dimension of the input must be known, "
+                             f"got input shape {tuple(input_shape)}.")
+        self.input_dim = input_dim
+        self.kernel = self.add_weight("kernel", (input_dim, self.units), self.kernel_initializer,
+                                      self.kernel_regularizer)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
+                                    self.bias_regularizer) if self.use_bias else None
+        self.built = True
+
+    def call(self, inputs):
+        B = _backend.get()
+        outputs = B.affine(inputs, self.kernel.value, self.bias.value if self.use_bias else None)
+        return self.activation(outputs)
+
+    def compute_output_shape(self, input_shape):
+        if input_shape[-1] != self.input_dim:
+            raise ValueError(f"Dense '{self.name}': expected inputs with last dimension {self.input_dim}, "
+                             f"got shape {tuple(input_shape)}.")
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": _activations.serialize(self.activation), "use_bias": self.use_bias}
+
+
+class Activation(Layer):
+    """Applies an activation function (by name or function) to its input."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = _activations.get(activation)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": _activations.serialize(self.activation)}
+
+
+class Dropout(Layer):
+    """Zeroes a fraction `rate` of its inputs in training and scales the rest by 1 / (1 - rate).
+
+    Its randomness comes from the key stream of the training step, so the compiled step stays pure.
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"Dropout '{self.name}': `rate` must be in [0, 1), got {rate!r}.")
+        self.rate = float(rate)
+        self.seed = seed
+        self.supports_masking = True
+
+    def call(self, inputs, training=None):
+        if not resolve_training(training) or self.rate == 0:
+            return inputs
+        return _backend.get().dropout(next_key(), inputs, self.rate)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class Flatten(Layer):
+    """Flattens every axis but the batch axis."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format
+
+    def call(self, inputs):
+        B = _backend.get()
+        if self.data_format == "channels_first" and len(B.shape(inputs)) > 2:
+            inputs = B.transpose(inputs, (0,) + tuple(range(2, len(B.shape(inputs)))) + (1,))
+        return B.flatten_batch(inputs)
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        return (input_shape[0], None if None in rest else math.prod(rest))
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}

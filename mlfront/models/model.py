@@ -1,0 +1,90 @@
+"""`Model`: a Layer that trains (compile / fit / evaluate / predict), summarises and saves its weights.
+
+`Model(inputs, outputs)` builds a functional model; subclass `Model` and write `call` for anything else.
+"""
+
+import numpy as np
+
+from mlfront.layers.base import Layer
+from mlfront.saving import weights_h5
+from mlfront.training.trainer import Trainer
+
+
+class Model(Trainer, Layer):
+    """A trainable stack or graph of layers.
+
+    `Model(inputs, outputs, name=None)` builds a Functional model; `class M(Model)` with layers made in
+    `__init__` and the forward pass in `call(inputs, training=None)` builds a subclassed one.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs):
+            from mlfront.models.functional import Functional
+            return object.__new__(Functional)
+        return object.__new__(cls)
+
+    def __init__(self, *args, name=None, trainable=True, **kwargs):
+        if args:
+            raise TypeError(f"{type(self).__name__}: unexpected positional arguments {args!r}; a subclassed "
+                            f"model passes only keyword arguments (name=..., trainable=...) to Model.__init__.")
+        Layer.__init__(self, name=name, trainable=trainable, **kwargs)
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def output_names(self):
+        """Names of the outputs, which key per-output losses, metrics and logs."""
+        return getattr(self, "_output_names", None) or ["output_0"]
+
+    def get_layer(self, name=None, index=None):
+        """A layer of this model by `name` or by `index`."""
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"Model '{self.name}': layer index {index} is out of range; the model has "
+                                 f"{len(self.layers)} layers.")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"Model '{self.name}' has no layer named {name!r}. Its layers are: "
+                         f"{[l.name for l in self.layers]}.")
+
+    def expected_input_shapes(self):
+        """[(consuming layer name, batch shape)] per input when the model's inputs are known, else None."""
+        return None
+
+    def _check_inputs(self, x):
+        """A clear error naming the layer when arrays of the wrong shape are passed to fit / predict."""
+        expected = self.expected_input_shapes()
+        if expected is None or x is None:
+            return
+        given = x if isinstance(x, (list, tuple)) else list(x.values()) if isinstance(x, dict) else [x]
+        if isinstance(x, dict) and hasattr(self, "input_names"):
+            given = [x.get(name) for name in self.input_names]
+        if len(given) != len(expected):
+            raise ValueError(f"Model '{self.name}' expects {len(expected)} input(s), but it received "
+                             f"{len(given)} input array(s).")
+        for index, (array, (layer_name, shape)) in enumerate(zip(given, expected)):
+            if array is None or not hasattr(array, "shape"):
+                continue
+            actual = tuple(array.shape)
+            ok = len(actual) == len(shape) and all(e is None or e == a for e, a in zip(shape[1:], actual[1:]))
+            if not ok:
+                raise ValueError(f"Input {index} of layer '{layer_name}' is incompatible with the layer: expected "
+                                 f"shape={shape}, found shape={actual}.")
+
+    # ------------------------------------------------------------------ summary and weights
+    def summary(self, line_length=None, positions=None, print_fn=None):
+        """Print the layers, their output shapes and parameter counts, in Keras's table layout."""
+        from mlfront.models.summary import format_summary
+        (print_fn or print)(format_summary(self, line_length))
+
+    def save_weights(self, filepath, overwrite=True):
+        """Write all weights to an HDF5 file (`.weights.h5`); the file is replaced atomically."""
+        weights_h5.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False):
+        """Read weights written by `save_weights`, after checking every shape (nothing changes on error)."""
+        weights_h5.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def get_weights(self):
+        return [np.array(v.numpy()) for v in self.weights]

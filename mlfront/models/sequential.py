@@ -1,0 +1,116 @@
+"""`Sequential`: a plain stack of layers, each feeding the next."""
+
+from mlfront.layers.base import Layer
+from mlfront.layers.core import InputLayer
+from mlfront.layers.graph import SymbolicTensor
+from mlfront.models.model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Args:
+        layers: the layers in order; the first may be `Input(shape=...)` or carry `input_shape=`.
+        name: the model's name.
+
+    The model is built as soon as its input shape is known (from `Input`, `input_shape` / `input_dim` on the
+    first layer, or `build(input_shape)`), else on its first call.
+    """
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self._layers = []
+        self._input_batch_shape = None
+        self._output_shapes = {}
+        for layer in layers or []:
+            self.add(layer)
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def add(self, layer):
+        """Append a layer (or an `Input`, which sets the input shape)."""
+        if isinstance(layer, SymbolicTensor) and isinstance(layer.node.layer, InputLayer):
+            layer = layer.node.layer
+        if isinstance(layer, InputLayer):
+            if self._layers:
+                raise ValueError(f"Sequential '{self.name}': an Input can only be the first layer.")
+            self._input_batch_shape = layer.batch_shape
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential '{self.name}'.add expects a Layer instance, got {layer!r} "
+                            f"of type {type(layer).__name__}.")
+        if not self._layers and layer._declared_input_shape is not None and self._input_batch_shape is None:
+            self._input_batch_shape = layer._declared_input_shape
+        self._layers.append(layer)
+        self.built = False
+        if self._input_batch_shape is not None:
+            self.build(self._input_batch_shape)
+
+    def pop(self):
+        """Remove the last layer."""
+        if not self._layers:
+            raise ValueError(f"Sequential '{self.name}' has no layers to pop.")
+        layer = self._layers.pop()
+        self.built = False
+        if self._input_batch_shape is not None and self._layers:
+            self.build(self._input_batch_shape)
+        return layer
+
+    def build(self, input_shape=None):
+        """Build every layer for inputs of `input_shape` (batch dimension first)."""
+        shape = tuple(input_shape if input_shape is not None else self._input_batch_shape)
+        self._input_batch_shape = shape
+        for layer in self._layers:
+            layer._maybe_build(shape)
+            shape = layer.compute_output_shape(shape)
+            self._output_shapes[layer.name] = shape
+        self.built = True
+
+    def call(self, inputs, training=None, mask=None):
+        x = inputs
+        for layer in self._layers:
+            kwargs = {}
+            if layer._call_takes_training:
+                kwargs["training"] = training
+            if mask is not None and layer._call_takes_mask:
+                kwargs["mask"] = mask
+            outputs = layer(x, **kwargs)
+            mask = layer.compute_mask(x, mask) if (mask is not None or layer.supports_masking) else None
+            x = outputs
+        return x
+
+    def compute_output_shape(self, input_shape):
+        for layer in self._layers:
+            input_shape = layer.compute_output_shape(input_shape)
+        return input_shape
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def expected_input_shapes(self):
+        if self._input_batch_shape is None or not self._layers:
+            return None
+        return [(self._layers[0].name, self._input_batch_shape)]
+
+    def layer_output_shape(self, layer):
+        return self._output_shapes.get(layer.name)
+
+    def get_config(self):
+        config = {"name": self.name, "layers": [{"class_name": type(l).__name__, "config": l.get_config()}
+                                                for l in self._layers]}
+        if self._input_batch_shape is not None:
+            config["batch_input_shape"] = self._input_batch_shape
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from mlfront import layers as layer_module
+        model = cls(name=config.get("name"))
+        if config.get("batch_input_shape") is not None:
+            model._input_batch_shape = tuple(config["batch_input_shape"])
+        for spec in config["layers"]:
+            layer_class = (custom_objects or {}).get(spec["class_name"]) or getattr(layer_module, spec["class_name"])
+            model.add(layer_class.from_config(spec["config"]))
+        return model

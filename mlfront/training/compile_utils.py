@@ -1,0 +1,107 @@
+"""What `Model.compile` sets up: the losses and metrics per output, matched to the model's outputs.
+
+Losses, `loss_weights` and metrics may be given once (applied to every output), as a list (in output
+order) or as a dict keyed by output name, as in Keras.
+"""
+
+from mlfront import backend as _backend
+from mlfront import losses as _losses
+from mlfront import metrics as _metrics
+
+
+def _per_output(spec, output_names, what):
+    """`spec` expanded to one entry per output (None where an output has none)."""
+    if isinstance(spec, dict):
+        unknown = set(spec) - set(output_names)
+        if unknown:
+            raise ValueError(f"compile: {what} given for unknown output(s) {sorted(unknown)}; "
+                             f"the model's outputs are {output_names}.")
+        return [spec.get(name) for name in output_names]
+    if isinstance(spec, (list, tuple)) and len(output_names) > 1:
+        if len(spec) != len(output_names):
+            raise ValueError(f"compile: {what} is a list of {len(spec)} entries but the model has "
+                             f"{len(output_names)} outputs {output_names}.")
+        return list(spec)
+    return [spec] * len(output_names)
+
+
+def flatten_outputs(values, output_names):
+    """Model outputs or targets (array, list or dict) as a list in output order."""
+    if isinstance(values, dict):
+        missing = [n for n in output_names if n not in values]
+        if missing:
+            raise ValueError(f"Targets are missing for output(s) {missing}; got keys {sorted(values)}.")
+        return [values[n] for n in output_names]
+    if isinstance(values, (list, tuple)):
+        return list(values)
+    return [values]
+
+
+class CompiledLoss:
+    """The total training loss: the weighted sum of each output's loss."""
+
+    def __init__(self, loss, loss_weights, output_names):
+        self.output_names = list(output_names)
+        self.losses = [None if spec is None else _losses.get(spec)
+                       for spec in _per_output(loss, self.output_names, "loss")]
+        weights = _per_output(loss_weights, self.output_names, "loss_weights") if loss_weights is not None \
+            else [1.0] * len(self.output_names)
+        self.loss_weights = [1.0 if w is None else float(w) for w in weights]
+        if all(l is None for l in self.losses):
+            raise ValueError("compile: no loss given; pass `loss=` (e.g. 'mse' or 'categorical_crossentropy').")
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """(total loss, [per-output losses]) for one batch."""
+        y_true = flatten_outputs(y_true, self.output_names)
+        y_pred = flatten_outputs(y_pred, self.output_names)
+        weights = flatten_outputs(sample_weight, self.output_names) if isinstance(sample_weight, (list, dict)) \
+            else [sample_weight] * len(y_pred)
+        per_output = []
+        total = 0.0
+        for loss, weight, t, p, sw in zip(self.losses, self.loss_weights, y_true, y_pred, weights):
+            if loss is None:
+                continue
+            value = loss(t, p, sw)
+            per_output.append(value)
+            total = total + weight * value
+        return total, per_output
+
+
+class CompiledMetrics:
+    """The metrics of each output, built on the first batch (when "accuracy" can be resolved from shapes)."""
+
+    def __init__(self, metrics, compiled_loss):
+        self.spec = metrics
+        self.compiled_loss = compiled_loss
+        self.built = False
+        self.metrics = []  # (output index, Metric)
+
+    def build(self, y_true, y_pred):
+        B = _backend.get()
+        names = self.compiled_loss.output_names
+        y_true = flatten_outputs(y_true, names)
+        y_pred = flatten_outputs(y_pred, names)
+        specs = _per_output(self.spec, names, "metrics") if self.spec is not None else [None] * len(names)
+        for index, spec in enumerate(specs):
+            if spec is None:
+                continue
+            for item in (spec if isinstance(spec, (list, tuple)) else [spec]):
+                metric = _metrics.get(item, loss=self.compiled_loss.losses[index],
+                                      y_true_shape=B.shape(y_true[index]), y_pred_shape=B.shape(y_pred[index]))
+                if len(names) > 1:
+                    metric.name = f"{names[index]}_{metric.name}"
+                self.metrics.append((index, metric))
+        self.built = True
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        names = self.compiled_loss.output_names
+        y_true = flatten_outputs(y_true, names)
+        y_pred = flatten_outputs(y_pred, names)
+        weights = flatten_outputs(sample_weight, names) if isinstance(sample_weight, (list, dict)) \
+            else [sample_weight] * len(y_pred)
+        for index, metric in self.metrics:
+            metric.update_state(y_true[index], y_pred[index], weights[index])
+
+    @property
+    def variables(self):
+        return [v for _, metric in self.metrics for v in metric.variables]

@@ -1,0 +1,30 @@
+"""Utilities: `to_categorical`, `set_random_seed`, ... (also reachable as `mlfront.utils.np_utils`)."""
+
+import numpy as np
+
+from mlfront.random import set_seed as set_random_seed
+
+
+def to_categorical(y, num_classes=None, dtype="float32"):
+    """One-hot encode integer labels `y` (any shape; a trailing axis of 1 is dropped) into `num_classes`."""
+    y = np.asarray(y, dtype="int64")
+    if y.ndim > 1 and y.shape[-1] == 1:
+        y = y.reshape(y.shape[:-1])
+    if y.size and y.min() < 0:
+        raise ValueError(f"to_categorical: labels must be non-negative integers, got a minimum of {y.min()}.")
+    num_classes = int(y.max()) + 1 if num_classes is None else int(num_classes)
+    if y.size and y.max() >= num_classes:
+        raise ValueError(f"to_categorical: label {int(y.max())} does not fit num_classes={num_classes}.")
+    out = np.zeros(y.shape + (num_classes,), dtype=dtype)
+    np.put_along_axis(out, y[..., None], 1, axis=-1)
+    return out
+
+
+def normalize(x, axis=-1, order=2):
+    """`x` scaled to unit `order`-norm along `axis`."""
+    x = np.asarray(x)
+    norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
+    return x / np.where(norm == 0, 1, norm)
+
+
+__all__ = ["to_categorical", "normalize", "set_random_seed"]
