@@ -4,9 +4,9 @@ Pick the engine with `MLFRONT_BACKEND=tensorflow|torch|jax` (or `$MLFRONT_HOME/m
 package itself never imports an engine: the adapter registered for that name does.
 """
 
-from mlfront import backend as _backend_registry
+from mlfront import backend  # noqa: F401  (callable: mlfront.backend() is the active backend's name)
 
-_backend_registry.get()  # load the chosen engine now, so a missing engine fails at import with a clear message
+backend.get()  # load the chosen engine now, so a missing engine fails at import with a clear message
 
 from mlfront import activations, callbacks, initializers, layers, losses, metrics, models, ops  # noqa: E402
 from mlfront import optimizers, regularizers, utils  # noqa: E402
@@ -17,15 +17,10 @@ from mlfront.variables import Variable  # noqa: E402
 __version__ = "0.1.0"
 
 
-def backend():
-    """The name of the active backend: "tensorflow", "torch" or "jax" (or a plug-in's name)."""
-    return _backend_registry.get().name
-
-
 def value_and_grad(fn, has_aux=False):
     """Functional autodiff on the active backend: `value_and_grad(fn)(params, *args)` returns
     `(fn(params, *args), grads)` where `params` is a list of arrays and `grads` matches it."""
-    return _backend_registry.get().value_and_grad(fn, has_aux=has_aux)
+    return backend.get().value_and_grad(fn, has_aux=has_aux)
 
 
 __all__ = ["backend", "value_and_grad", "Input", "Model", "Sequential", "Variable", "activations", "callbacks",

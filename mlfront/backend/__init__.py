@@ -8,6 +8,8 @@ engine by declaring one entry point; mlfront itself is never edited. Only the ch
 
 import json
 import os
+import sys
+import types
 from importlib import metadata
 
 from mlfront.backend.base import Backend
@@ -72,3 +74,13 @@ def get():
     if _active is None:
         _active = load_backend(requested_backend_name())
     return _active
+
+
+class _CallableModule(types.ModuleType):
+    """Lets `mlfront.backend()` return the active backend's name while `mlfront.backend` stays this module."""
+
+    def __call__(self):
+        return get().name
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,5 +1,7 @@
 """`Callback`, the hooks Keras calls during fit / evaluate / predict, and `CallbackList`, which fans them out."""
 
+import warnings
+
 
 class Callback:
     """Base class of callbacks. Override any hook; `self.model` and `self.params` are set by the model.
@@ -46,26 +48,34 @@ class CallbackList:
 
     def __init__(self, callbacks, model, params):
         self.callbacks = list(callbacks)
+        if not self.callbacks:
+            return  # every hook stays the class-level no-op
         for callback in self.callbacks:
             callback.set_model(model)
             callback.set_params(params)
         for hook in _HOOKS:
-            overriding = [getattr(c, hook) for c in self.callbacks
-                          if getattr(type(c), hook, None) is not getattr(Callback, hook)]
+            overriding = [getattr(c, hook) for c in self.callbacks if _overrides(c, hook)]
             if hook == "on_train_batch_begin":
-                overriding += [c.on_batch_begin for c in self.callbacks
-                               if type(c).on_batch_begin is not Callback.on_batch_begin]
+                overriding += [c.on_batch_begin for c in self.callbacks if _overrides(c, "on_batch_begin")]
             if hook == "on_train_batch_end":
-                overriding += [c.on_batch_end for c in self.callbacks
-                               if type(c).on_batch_end is not Callback.on_batch_end]
+                overriding += [c.on_batch_end for c in self.callbacks if _overrides(c, "on_batch_end")]
             setattr(self, hook, _fan_out(overriding) if overriding else _nothing)
 
     def __iter__(self):
         return iter(self.callbacks)
 
 
+def _overrides(callback, hook):
+    """Whether `callback` does something in `hook`: its class overrides it, or the instance sets it."""
+    return hook in vars(callback) or getattr(type(callback), hook, None) is not getattr(Callback, hook)
+
+
 def _nothing(*args, **kwargs):
     pass
+
+
+for _hook in _HOOKS:
+    setattr(CallbackList, _hook, staticmethod(_nothing))
 
 
 def _fan_out(methods):
@@ -73,3 +83,36 @@ def _fan_out(methods):
         for method in methods:
             method(*args, **kwargs)
     return call_all
+
+
+# ---------------------------------------------------------------------- helpers shared by the monitoring callbacks
+_UPWARD_WORDS = ("acc", "auc", "precision", "recall", "f1", "fbeta", "fmeasure")
+
+
+def resolve_mode(mode, monitor, model=None, owner="Callback"):
+    """"min" or "max" for a monitored quantity; "auto" asks the model's metric of that name for its
+    direction, else guesses from the name (accuracy, AUC, precision, recall, F-scores go up; the rest down)."""
+    if mode not in ("auto", "min", "max"):
+        warnings.warn(f"{owner}: mode {mode!r} is unknown (expected 'auto', 'min' or 'max'); using 'auto'.",
+                      stacklevel=3)
+        mode = "auto"
+    if mode != "auto":
+        return mode
+    name = monitor[len("val_"):] if monitor.startswith("val_") else monitor
+    for metric in (getattr(model, "metrics", None) or []) if model is not None else []:
+        if metric.name == name and hasattr(metric, "_direction"):
+            return "max" if metric._direction == "up" else "min"
+    if name.endswith("loss"):
+        return "min"
+    return "max" if any(word in name for word in _UPWARD_WORDS) else "min"
+
+
+def monitored_value(logs, monitor, owner):
+    """`logs[monitor]` as a float, or None (with a warning naming what is available) when absent."""
+    logs = logs or {}
+    value = logs.get(monitor)
+    if value is None:
+        warnings.warn(f"{owner}: the monitored quantity {monitor!r} is not in the logs; available: "
+                      f"{sorted(logs)}.", stacklevel=3)
+        return None
+    return float(value)

@@ -10,9 +10,14 @@ def _format_time(seconds):
     return f"{seconds:.0f}s" if seconds >= 1 else f"{seconds * 1000:.0f}ms"
 
 
+def _format_value(value):
+    if hasattr(value, "__len__"):  # a vector result, e.g. F1Score per class
+        return "[" + ", ".join(_format_value(float(v)) for v in value) + "]"
+    return f"{value:.4f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.4e}"
+
+
 def _format_logs(logs):
-    return "".join(f" - {name}: {value:.4f}" if abs(value) >= 1e-3 or value == 0 else f" - {name}: {value:.4e}"
-                   for name, value in logs.items())
+    return "".join(f" - {name}: {_format_value(value)}" for name, value in logs.items())
 
 
 class Progbar:

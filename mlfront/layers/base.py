@@ -35,6 +35,20 @@ def next_key():
     return (stream or KeyStream()).next()
 
 
+class _graph_attribute:
+    """A read-only attribute computed from a layer's inbound nodes (`layer.output`, ...).
+
+    Unlike `property`, an instance attribute of the same name wins, so a layer may still set `self.output`.
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, layer, owner=None):
+        return self if layer is None else self.fn(layer)
+
+
 class Layer:
     """Base class of layers: owns Variables, builds them on first call, computes `call`.
 
@@ -142,12 +156,16 @@ class Layer:
                     pairs.append((owner if self.trainable else self, v))
         return pairs
 
+    def regularized_variables(self):
+        """(variable, regularizer) pairs of this layer and its sublayers."""
+        pairs = list(self._regularized)
+        for layer in self._sublayers():
+            pairs.extend(layer.regularized_variables())
+        return pairs
+
     def regularization_losses(self):
         """Regularization penalties of this layer and its sublayers (backend scalars)."""
-        penalties = [reg(var.value) for var, reg in self._regularized]
-        for layer in self._sublayers():
-            penalties.extend(layer.regularization_losses())
-        return penalties
+        return [reg(var.value) for var, reg in self.regularized_variables()]
 
     def get_weights(self):
         """The weights as a list of NumPy arrays, in the order of `weights`."""
@@ -185,6 +203,8 @@ class Layer:
     def __call__(self, inputs, *args, **kwargs):
         if _graph.is_symbolic(inputs):
             return _graph.call_symbolic(self, inputs, args, kwargs)
+        if isinstance(inputs, (np.ndarray, list, tuple, dict)):
+            inputs = _convert_numpy(inputs)
         if not self.built:
             self._maybe_build(_shape_of(inputs))
         return self.call(inputs, *args, **kwargs)
@@ -209,6 +229,45 @@ class Layer:
         """The mask of the outputs: the input mask when the layer supports masking, else None."""
         return mask if self.supports_masking else None
 
+    # ------------------------------------------------------------------ the symbolic graph (Functional API)
+    def _node_values(self, attribute):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on a symbolic input, so it has no "
+                                 f"defined {attribute}.")
+        if attribute.startswith("output"):
+            return [node.outputs for node in self._inbound_nodes]
+        # An InputLayer's node has no inputs: its input is its output, as in Keras.
+        return [node.inputs if node.input_tensors else node.outputs for node in self._inbound_nodes]
+
+    def _node_shape(self, attribute):
+        if not self._inbound_nodes and attribute == "input_shape" and self._declared_input_shape is not None:
+            return self._declared_input_shape
+        shapes = [_graph.map_structure(lambda t: t.shape, v) for v in self._node_values(attribute)]
+        if any(shape != shapes[0] for shape in shapes):
+            raise AttributeError(f"Layer '{self.name}' was called {len(shapes)} times on inputs of different "
+                                 f"shapes, so its {attribute} is ambiguous: {shapes}.")
+        return shapes[0]
+
+    @_graph_attribute
+    def input(self):
+        """The symbolic input(s) of the layer's first call (Functional API)."""
+        return self._node_values("input")[0]
+
+    @_graph_attribute
+    def output(self):
+        """The symbolic output(s) of the layer's first call, e.g. for `Model(model.input, layer.output)`."""
+        return self._node_values("output")[0]
+
+    @_graph_attribute
+    def input_shape(self):
+        """The input shape(s) of the layer's symbolic calls (an error when they differ)."""
+        return self._node_shape("input_shape")
+
+    @_graph_attribute
+    def output_shape(self):
+        """The output shape(s) of the layer's symbolic calls (an error when they differ)."""
+        return self._node_shape("output_shape")
+
     # ------------------------------------------------------------------ configuration
     def get_config(self):
         """The constructor arguments that recreate this layer (without its weights)."""
@@ -231,6 +290,17 @@ def _as_tuple(shape):
 
 def _is_shape_list(shape):
     return isinstance(shape, list) and all(isinstance(s, (tuple, list)) for s in shape)
+
+
+def _convert_numpy(inputs):
+    """NumPy arrays (also inside lists/dicts) as backend arrays, float64 as float32: Keras accepts `model(x_np)`."""
+    if isinstance(inputs, np.ndarray):
+        return _backend.get().convert(inputs.astype(np.float32) if inputs.dtype == np.float64 else inputs)
+    if isinstance(inputs, (list, tuple)):
+        return type(inputs)(_convert_numpy(x) for x in inputs)
+    if isinstance(inputs, dict):
+        return {k: _convert_numpy(v) for k, v in inputs.items()}
+    return inputs
 
 
 def _shape_of(inputs):

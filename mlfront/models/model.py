@@ -88,3 +88,11 @@ class Model(Trainer, Layer):
 
     def get_weights(self):
         return [np.array(v.numpy()) for v in self.weights]
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A model from `get_config()`: `Model.from_config` rebuilds a functional model's graph."""
+        if cls is Model and "input_layers" in config:
+            from mlfront.models.functional import Functional
+            return Functional.from_config(config, custom_objects=custom_objects)
+        return cls(**config)

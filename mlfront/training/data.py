@@ -54,7 +54,11 @@ class DataAdapter:
 
 
 class ArrayDataAdapter(DataAdapter):
-    """NumPy arrays (or lists/dicts of them) held as backend arrays, sliced into (shuffled) batches."""
+    """NumPy arrays (or lists/dicts of them) sliced into (shuffled) batches.
+
+    The data stays in NumPy; each batch is gathered there and converted once, which costs the same on every
+    engine (slicing an engine tensor from Python is slow on TensorFlow and JAX).
+    """
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False):
         x, y, sample_weight = (map_structure(to_numpy_input, s) for s in (x, y, sample_weight))
@@ -73,20 +77,22 @@ class ArrayDataAdapter(DataAdapter):
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.steps = math.ceil(self.num_samples / self.batch_size)
-        B = _backend.get()
-        self.data = tuple(map_structure(B.convert, s) for s in (x, y, sample_weight))
+        self.data = (x, y, sample_weight)
 
     def batches(self):
-        B = _backend.get()
+        convert = _backend.get().prepare_batch
         n, size = self.num_samples, self.batch_size
-        if self.shuffle:
-            order = B.convert(_random.numpy_generator().permutation(n).astype(np.int32))
-            for start in range(0, n, size):
+        order = _random.numpy_generator().permutation(n) if self.shuffle else None
+        for start in range(0, n, size):
+            if order is None:
+                def pick(a):
+                    return convert(a[start:start + size])
+            else:
                 index = order[start:start + size]
-                yield tuple(map_structure(lambda a: B.take(a, index, axis=0), s) for s in self.data)
-        else:
-            for start in range(0, n, size):
-                yield tuple(map_structure(lambda a: a[start:start + size], s) for s in self.data)
+
+                def pick(a):
+                    return convert(np.take(a, index, axis=0))
+            yield tuple(map_structure(pick, s) for s in self.data)
 
 
 def split_validation(x, y, sample_weight, validation_split):

@@ -78,7 +78,12 @@ class Trainer:
     """compile / fit / evaluate / predict for `Model`."""
 
     compiled = False
-    _step_variables = None
+    jit_compile = "auto"
+    _rng_key = None
+    _train_fn = _test_fn = _predict_fn = None
+    _step_variables = None  # cached per compiled step: walking the layer tree every step costs time in eager torch
+    _step_regularized = None
+    _output_loss_trackers = []
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
                 run_eagerly=False, jit_compile="auto", steps_per_execution=1, **kwargs):
@@ -100,6 +105,10 @@ class Trainer:
         self.compiled_loss = CompiledLoss(loss, loss_weights, self.output_names) if loss is not None else None
         self.compiled_metrics = CompiledMetrics(metrics, self.compiled_loss) if self.compiled_loss else None
         self.loss_tracker = Mean(name="loss")
+        # With several outputs Keras also reports each output's (unweighted) loss as "<output>_loss".
+        self._output_loss_trackers = [Mean(name=f"{name}_loss") for name, fn in zip(
+            self.output_names, self.compiled_loss.losses) if fn is not None] if self.compiled_loss and len(
+            self.output_names) > 1 else []
         self.run_eagerly = run_eagerly
         self.jit_compile = False if run_eagerly else jit_compile
         self.compiled = True
@@ -117,7 +126,7 @@ class Trainer:
         if not self.compiled:
             return []
         compiled = [m for _, m in self.compiled_metrics.metrics] if self.compiled_metrics else []
-        return [self.loss_tracker] + compiled
+        return [self.loss_tracker] + self._output_loss_trackers + compiled
 
     @property
     def metrics_names(self):
@@ -133,8 +142,9 @@ class Trainer:
         if self.compiled_loss is None:
             raise ValueError(f"Model '{self.name}' was compiled without a loss; pass `loss=` to compile().")
         total, _ = self.compiled_loss(y, y_pred, sample_weight)
-        for penalty in self.regularization_losses():
-            total = total + penalty
+        regularized = self._step_regularized if self._step_regularized is not None else self.regularized_variables()
+        for variable, regularizer in regularized:
+            total = total + regularizer(variable.value)
         return total
 
     def train_step(self, data):
@@ -175,6 +185,10 @@ class Trainer:
         B = _backend.get()
         # Weighted by the batch size, so the epoch loss is the mean over samples, as in Keras.
         self.loss_tracker.update_state(loss, sample_weight=float(B.shape(_data.flatten(x)[0])[0]))
+        if self._output_loss_trackers:
+            _, per_output = self.compiled_loss(y, y_pred, sample_weight)
+            for tracker, value in zip(self._output_loss_trackers, per_output):
+                tracker.update_state(value, sample_weight=float(B.shape(_data.flatten(x)[0])[0]))
         if self.compiled_metrics is not None:
             self.compiled_metrics.update_state(y, y_pred, sample_weight)
 
@@ -190,6 +204,7 @@ class Trainer:
         B = _backend.get()
         state = self._state_variables(kind)
         self._step_variables = (self.trainable_variables, self.non_trainable_variables)
+        self._step_regularized = self.regularized_variables()
         body = {"train": self.train_step, "test": self.test_step}.get(kind)
         training = kind == "train"
 
@@ -241,7 +256,8 @@ class Trainer:
 
     def _logs(self, prefix=""):
         B = _backend.get()
-        return {prefix + m.name: float(B.to_numpy(m.result())) for m in self.metrics}
+        values = {prefix + m.name: B.to_numpy(m.result()) for m in self.metrics}
+        return {name: float(v) if np.ndim(v) == 0 else np.asarray(v) for name, v in values.items()}  # F1 per class
 
     # ------------------------------------------------------------------ fit / evaluate / predict
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -266,6 +282,8 @@ class Trainer:
         train = None
         logs = {}
         callback_list.on_train_begin()
+        resumed, self._initial_epoch = getattr(self, "_initial_epoch", None), None  # set by BackupAndRestore
+        initial_epoch = initial_epoch if resumed is None else resumed
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callback_list.on_epoch_begin(epoch)

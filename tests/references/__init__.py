@@ -1,0 +1,1 @@
+"""Independent NumPy reference implementations that tests compare mlfront against (one module per area)."""
