@@ -181,3 +181,16 @@ def test_set_random_seed_makes_training_repeatable(rng):
 
     for a, b in zip(run(), run()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_feature_extraction_from_a_trained_sequential_model(rng):
+    x = rng.normal(size=(20, 4)).astype("float32")
+    model = mlfront.Sequential([layers.Dense(6, activation="relu", input_shape=(4,)), layers.Dense(3, name="features"),
+                                layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, rng.normal(size=(20, 1)), epochs=1, verbose=0)
+    extractor = mlfront.Model(inputs=model.input, outputs=model.get_layer("features").output)
+    k1, b1, k2, b2 = (w for layer in model.layers[:2] for w in layer.get_weights())
+    expected = np.maximum(x @ k1 + b1, 0) @ k2 + b2
+    np.testing.assert_allclose(extractor.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    assert model.layers[1].output.shape == (None, 3)

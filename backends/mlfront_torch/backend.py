@@ -4,7 +4,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mlfront.backend.base import Backend
+from mlfront.backend.base import Backend, conv_transpose_padding, explicit_padding
 
 DTYPES = {
     "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64,
@@ -44,6 +44,8 @@ class TorchBackend(Backend):
         if isinstance(x, np.ndarray):
             if dtype is None and x.dtype == np.float64:
                 dtype = torch.float32
+            if not x.flags.writeable:  # torch tensors share memory with the array and must be writable
+                x = x.copy()
             return torch.as_tensor(x, dtype=dtype, device=self.device)
         if dtype is None and isinstance(x, float):
             dtype = torch.float32
@@ -88,6 +90,8 @@ class TorchBackend(Backend):
     floor = staticmethod(torch.floor)
     log1p = staticmethod(torch.log1p)
     expm1 = staticmethod(torch.expm1)
+    # --- optimizers/schedules helper: cosine (CosineDecay)
+    cos = staticmethod(torch.cos)
     sigmoid = staticmethod(torch.sigmoid)
     relu = staticmethod(torch.relu)
     square = staticmethod(torch.square)
@@ -192,6 +196,12 @@ class TorchBackend(Backend):
         keep = torch.empty_like(x).bernoulli_(1.0 - rate, generator=self._generator(key))
         return x * keep / (1.0 - rate)
 
+    # einsum (normalization and attention layers)
+    def einsum(self, subscripts, *operands):
+        return torch.einsum(subscripts, *operands)
+
+    rsqrt = staticmethod(torch.rsqrt)
+
     # nn kernels
     def affine(self, x, kernel, bias=None):
         return F.linear(x, kernel.T, bias)
@@ -210,6 +220,84 @@ class TorchBackend(Backend):
 
     def binary_crossentropy_from_logits(self, labels, logits):
         return F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+
+    # convolution, pooling, padding: channels_last outside, torch's channels_first kernels inside
+    # (permutes are views, so channels_first layers cost no copies). Asymmetric "same" padding is
+    # applied with F.pad first, since torch pads both sides equally.
+    def conv(self, x, kernel, strides, padding="valid", dilation_rate=None):
+        n = x.dim() - 2
+        dilation_rate = tuple(dilation_rate or (1,) * n)
+        pads = explicit_padding(padding, x.shape[1:-1], kernel.shape[:n], strides, dilation_rate)
+        x = _channels_first(x)
+        if any(lo != hi for lo, hi in pads):
+            x, pads = F.pad(x, _torch_pads(pads)), [(0, 0)] * n
+        weight = kernel.permute(n + 1, n, *range(n))
+        y = _CONV[n](x, weight, None, tuple(strides), tuple(lo for lo, _ in pads), dilation_rate)
+        return _channels_last(y)
+
+    def conv_transpose(self, x, kernel, strides, padding="valid", output_padding=None, dilation_rate=None):
+        n = x.dim() - 2
+        dilation_rate = tuple(dilation_rate or (1,) * n)
+        weight = kernel.permute(n + 1, n, *range(n))
+        y = _CONV_TRANSPOSE[n](_channels_first(x), weight, None, tuple(strides), 0, 0, 1, dilation_rate)
+        trim = conv_transpose_padding(x.shape[1:-1], kernel.shape[:n], strides, padding, output_padding,
+                                      dilation_rate)
+        return _channels_last(F.pad(y, _torch_pads(trim)) if any(lo or hi for lo, hi in trim) else y)
+
+    def max_pool(self, x, pool_size, strides, padding="valid"):
+        n = x.dim() - 2
+        pads = explicit_padding(padding, x.shape[1:-1], pool_size, strides)
+        x = _channels_first(x)
+        if any(lo or hi for lo, hi in pads):
+            x = F.pad(x, _torch_pads(pads), value=-float("inf"))
+        return _channels_last(_MAX_POOL[n](x, tuple(pool_size), tuple(strides)))
+
+    def avg_pool(self, x, pool_size, strides, padding="valid"):
+        n = x.dim() - 2
+        pads = explicit_padding(padding, x.shape[1:-1], pool_size, strides)
+        x, pool_size, strides = _channels_first(x), tuple(pool_size), tuple(strides)
+        if all(lo == hi for lo, hi in pads):  # native: symmetric padding left out of the mean
+            return _channels_last(_AVG_POOL[n](x, pool_size, strides, tuple(lo for lo, _ in pads),
+                                               count_include_pad=False))
+        ones = torch.ones((1, 1) + tuple(x.shape[2:]), dtype=x.dtype, device=x.device)
+        sums = _AVG_POOL[n](F.pad(x, _torch_pads(pads)), pool_size, strides)
+        counts = _AVG_POOL[n](F.pad(ones, _torch_pads(pads)), pool_size, strides)
+        return _channels_last(sums / counts)
+
+    def pad(self, x, pad_width, constant_values=0):
+        return F.pad(x, _torch_pads(pad_width), value=constant_values)
+
+    # recurrent networks: the time loop is the base class's Python loop. Cells with the default activations and
+    # no mask or recurrent dropout run torch's fused kernels instead, on the Keras weights re-laid out
+    # (torch keeps (out, in) matrices; its GRU gate order is r, z, n where Keras has z, r, h).
+    def flip(self, x, axis):
+        return torch.flip(x, (axis,))
+
+    def simple_rnn(self, inputs, initial_state, kernel, recurrent_kernel, bias=None, **options):
+        if not _fusable(options, "activation"):
+            return super().simple_rnn(inputs, initial_state, kernel, recurrent_kernel, bias, **options)
+        outputs, h = _run_fused(torch._VF.rnn_tanh, inputs, initial_state[0], kernel, recurrent_kernel, bias,
+                                None, options)
+        return outputs, [h[0]]
+
+    def lstm(self, inputs, initial_state, kernel, recurrent_kernel, bias=None, **options):
+        if not _fusable(options, "activation", "recurrent_activation"):
+            return super().lstm(inputs, initial_state, kernel, recurrent_kernel, bias, **options)
+        h0, c0 = initial_state
+        outputs, h, c = _run_fused(torch._VF.lstm, inputs, (h0, c0), kernel, recurrent_kernel, bias, None, options)
+        return outputs, [h[0], c[0]]
+
+    def gru(self, inputs, initial_state, kernel, recurrent_kernel, bias=None, reset_after=True, **options):
+        if not reset_after or not _fusable(options, "activation", "recurrent_activation"):
+            return super().gru(inputs, initial_state, kernel, recurrent_kernel, bias, reset_after, **options)
+        units = recurrent_kernel.shape[0]
+
+        def to_rzn(w):  # Keras z, r, h blocks on the last axis -> torch r, z, n
+            return torch.cat([w[..., units:2 * units], w[..., :units], w[..., 2 * units:]], dim=-1)
+        biases = None if bias is None else (to_rzn(bias[0]), to_rzn(bias[1]))
+        outputs, h = _run_fused(torch._VF.gru, inputs, initial_state[0], to_rzn(kernel), to_rzn(recurrent_kernel),
+                                None, biases, options)
+        return outputs, [h[0]]
 
     # autodiff and compilation
     def value_and_grad(self, fn, has_aux=False):
@@ -231,6 +319,47 @@ class TorchBackend(Backend):
         return torch.compile(fn) if jit == "torch.compile" else fn
 
     stop_gradient = staticmethod(torch.Tensor.detach)
+
+
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+_MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+_AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+
+
+def _channels_first(x):
+    return x.permute(0, x.dim() - 1, *range(1, x.dim() - 1))
+
+
+def _channels_last(x):
+    return x.permute(0, *range(2, x.dim()), 1)
+
+
+def _torch_pads(pairs):
+    """(before, after) pairs, first axis first, as F.pad's flat list (last axis first); negatives cut."""
+    return [int(p) for pair in reversed(list(pairs)) for p in pair]
+
+
+def _fusable(options, *activations):
+    """Whether a recurrent cell can run a fused kernel: default activations, no mask, no recurrent dropout."""
+    names = activations + ("mask", "recurrent_dropout_mask")
+    return all(options.get(name) is None for name in names)
+
+
+def _run_fused(kernel_fn, inputs, hx, kernel, recurrent_kernel, bias, biases, options):
+    """One batch-first layer of a torch._VF recurrent kernel on Keras-layout weights: (outputs, *final states).
+
+    `bias` is one input bias (the recurrent one is then zero); `biases` an (input, recurrent) pair.
+    """
+    if options.get("go_backwards"):
+        inputs = torch.flip(inputs, (1,))
+    params = [kernel.T, recurrent_kernel.T]
+    if bias is not None:
+        biases = (bias, torch.zeros_like(bias))
+    if biases is not None:
+        params += list(biases)
+    hx = tuple(h.unsqueeze(0) for h in hx) if isinstance(hx, tuple) else hx.unsqueeze(0)
+    return kernel_fn(inputs, hx, params, biases is not None, 1, 0.0, False, False, True)
 
 
 def _splitmix64(x):

@@ -22,6 +22,7 @@ class Sequential(Model):
         self._layers = []
         self._input_batch_shape = None
         self._output_shapes = {}
+        self._graph_tensors = []  # symbolic input, then each layer's symbolic output, once the input shape is known
         for layer in layers or []:
             self.add(layer)
 
@@ -44,8 +45,9 @@ class Sequential(Model):
         if not self._layers and layer._declared_input_shape is not None and self._input_batch_shape is None:
             self._input_batch_shape = layer._declared_input_shape
         self._layers.append(layer)
-        self.built = False
-        if self._input_batch_shape is not None:
+        if self._graph_tensors:
+            self._connect(layer)
+        elif self._input_batch_shape is not None:
             self.build(self._input_batch_shape)
 
     def pop(self):
@@ -53,20 +55,53 @@ class Sequential(Model):
         if not self._layers:
             raise ValueError(f"Sequential '{self.name}' has no layers to pop.")
         layer = self._layers.pop()
-        self.built = False
-        if self._input_batch_shape is not None and self._layers:
-            self.build(self._input_batch_shape)
+        if self._graph_tensors:
+            self._graph_tensors.pop()
         return layer
 
     def build(self, input_shape=None):
-        """Build every layer for inputs of `input_shape` (batch dimension first)."""
+        """Build every layer for inputs of `input_shape` (batch dimension first).
+
+        The layers are called on a symbolic `Input`, which records the graph, so `model.input`, `model.output`
+        and `layer.output` work (e.g. `Model(model.input, model.layers[-2].output)` for feature extraction).
+        """
         shape = tuple(input_shape if input_shape is not None else self._input_batch_shape)
         self._input_batch_shape = shape
+        self._graph_tensors = [InputLayer(batch_shape=shape, name=f"{self.name}_input").output]
         for layer in self._layers:
-            layer._maybe_build(shape)
-            shape = layer.compute_output_shape(shape)
-            self._output_shapes[layer.name] = shape
+            self._connect(layer)
         self.built = True
+
+    def _maybe_build(self, input_shape):
+        if not self.built:  # built from the first batch: the batch size is not part of the model
+            self.build((None,) + tuple(input_shape)[1:])
+
+    def _connect(self, layer):
+        output = layer(self._graph_tensors[-1])
+        self._graph_tensors.append(output)
+        self._output_shapes[layer.name] = output.shape if hasattr(output, "shape") else None
+
+    @property
+    def inputs(self):
+        return self._graph_tensors[:1]
+
+    @property
+    def outputs(self):
+        return self._graph_tensors[-1:] if len(self._graph_tensors) > 1 else []
+
+    @property
+    def input(self):
+        if not self._graph_tensors:
+            raise ValueError(f"Sequential '{self.name}' has no defined input yet: give the first layer "
+                             f"`input_shape=` or start with `Input(shape=...)`.")
+        return self._graph_tensors[0]
+
+    @property
+    def output(self):
+        if len(self._graph_tensors) < 2:
+            raise ValueError(f"Sequential '{self.name}' has no defined output yet: give it an input shape "
+                             f"and at least one layer.")
+        return self._graph_tensors[-1]
 
     def call(self, inputs, training=None, mask=None):
         x = inputs

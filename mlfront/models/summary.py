@@ -16,7 +16,11 @@ def _count(variables):
 
 
 def format_summary(model, line_length=None):
-    """The summary table as a string. Functional models add a "Connected to" column."""
+    """The summary table as a string. Functional models add a "Connected to" column.
+
+    `model.summary_rows()`, when the model has it, gives (name (type), output shape, params, connected to) per
+    layer; "connected to" is None, a string or a list of strings.
+    """
     rows = model.summary_rows() if hasattr(model, "summary_rows") else [
         (f"{layer.name} ({type(layer).__name__})", _shape_text(model.layer_output_shape(layer))
          if hasattr(model, "layer_output_shape") else "?", layer.count_params() if layer.built else 0, None)
@@ -31,7 +35,10 @@ def format_summary(model, line_length=None):
 
     out = [f'Model: "{model.name}"', "_" * line_length, line(titles), "=" * line_length]
     for index, row in enumerate(rows):
-        out.append(line(row[:3] + ((row[3] or "",) if connected else ())))
+        # "Connected to" may list several inbound tensors: one per line, as in Keras.
+        links = [row[3]] if isinstance(row[3], str) else list(row[3] or [""])
+        out.append(line(row[:3] + ((links[0],) if connected else ())))
+        out.extend(line(("", "", "", link)) for link in links[1:])
         out.append("_" * line_length if index < len(rows) - 1 else "=" * line_length)
     if not rows:
         out.append("=" * line_length)

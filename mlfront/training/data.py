@@ -126,8 +126,230 @@ def unpack_validation_data(validation_data):
     return validation_data, None, None
 
 
-def adapt(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None):
-    """A DataAdapter for `x` (and `y`, `sample_weight`) as given to fit / evaluate / predict."""
+def class_weight_to_sample_weight(y, sample_weight, class_weight):
+    """Per-sample weights from a `{class: weight}` dict (labels as integers or one-hot), times any sample_weight."""
+    if not class_weight:
+        return sample_weight
+    if y is None or isinstance(y, (list, tuple, dict)):
+        raise ValueError("`class_weight` needs a single array of targets (integer labels or one-hot).")
+    labels = np.asarray(y)
+    labels = labels.argmax(-1) if labels.ndim > 1 and labels.shape[-1] > 1 else labels.reshape(len(labels))
+    lookup = np.vectorize(lambda c: float(class_weight.get(int(c), 1.0)), otypes=[np.float32])
+    weights = lookup(labels.astype("int64"))
+    return weights if sample_weight is None else weights * np.asarray(sample_weight, np.float32)
+
+
+def unpack_batch(batch):
+    """(x, y, sample_weight) from what a generator/dataset yields: x, (x,), (x, y) or (x, y, sample_weight)."""
+    if isinstance(batch, tuple):
+        if len(batch) == 1:
+            return batch[0], None, None
+        if len(batch) == 2:
+            return batch[0], batch[1], None
+        if len(batch) == 3:
+            return batch
+        raise ValueError(f"A data batch must be x, (x,), (x, y) or (x, y, sample_weight); got a tuple of "
+                         f"{len(batch)} items.")
+    return batch, None, None
+
+
+class PyDataset:
+    """Keras's `PyDataset` (Keras 2 `Sequence`) contract: batches by index.
+
+    Subclasses implement `__len__` (batches per epoch) and `__getitem__(index)` returning `(x, y)`,
+    `(x, y, sample_weight)` or `x`; `on_epoch_end` runs after each epoch.
+
+    Args:
+        workers: threads that load upcoming batches while the model trains (1: one thread ahead).
+        use_multiprocessing: accepted for Keras compatibility; loading uses threads.
+        max_queue_size: how many batches may be loaded ahead.
+    """
+
+    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+        self.workers = workers
+        self.use_multiprocessing = use_multiprocessing
+        self.max_queue_size = max_queue_size
+
+    def __len__(self):
+        raise NotImplementedError
+
+    def __getitem__(self, index):
+        raise NotImplementedError
+
+    def on_epoch_end(self):
+        pass
+
+    @property
+    def num_batches(self):
+        return len(self)
+
+
+Sequence = PyDataset
+
+
+class _BatchSource(DataAdapter):
+    """Batches produced one at a time by Python code (generators, PyDataset, tf.data, DataLoader), converted to
+    backend arrays and loaded one or more batches ahead on a background thread so the step never waits on them."""
+
+    def __init__(self, steps, class_weight=None, workers=1, queue_size=2):
+        self.steps = steps
+        self.class_weight = class_weight
+        self.workers = max(1, workers or 1)
+        self.queue_size = max(1, queue_size)
+
+    def raw_batches(self):
+        """An iterator of one epoch's raw batches (whatever the source yields)."""
+        raise NotImplementedError
+
+    def _prepare(self, batch):
+        x, y, sample_weight = unpack_batch(batch)
+        x, y, sample_weight = (map_structure(to_numpy_input, s) for s in (x, y, sample_weight))
+        sample_weight = class_weight_to_sample_weight(y, sample_weight, self.class_weight)
+        prepare = _backend.get().prepare_batch
+        return tuple(map_structure(prepare, s) for s in (x, y, sample_weight))
+
+    def batches(self):
+        return _prefetch(map(self._prepare, self.raw_batches()), self.queue_size)
+
+
+def _prefetch(iterator, size):
+    """Run `iterator` on a daemon thread, `size` items ahead; errors are re-raised in the consumer."""
+    import queue
+    import threading
+
+    items = queue.Queue(maxsize=size)
+    done = object()
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in iterator:
+                while not stop.is_set():
+                    try:
+                        items.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put((done, None))
+        except BaseException as err:  # handed to the consumer
+            items.put((done, err))
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, err = items.get()
+            if item is done:
+                if err is not None:
+                    raise err
+                return
+            yield item
+    finally:
+        stop.set()
+
+
+class GeneratorDataAdapter(_BatchSource):
+    """A Python generator or iterator of batches. Epochs keep drawing from the same iterator (Keras semantics):
+    `steps` batches per epoch, or until it is exhausted when `steps` is None."""
+
+    def __init__(self, generator, steps=None, class_weight=None):
+        super().__init__(steps, class_weight)
+        self.iterator = iter(generator)
+
+    def raw_batches(self):
+        count = 0
+        while self.steps is None or count < self.steps:
+            try:
+                batch = next(self.iterator)
+            except StopIteration:
+                if self.steps is not None and count < self.steps:
+                    import warnings
+                    warnings.warn(f"The data generator ran out after {count} of the {self.steps} steps requested "
+                                  f"for this epoch.", stacklevel=4)
+                return
+            count += 1
+            yield batch
+
+
+class PyDatasetAdapter(_BatchSource):
+    """A `PyDataset` / Keras `Sequence`: batches by index, optionally in shuffled order, loaded on threads."""
+
+    def __init__(self, dataset, steps=None, shuffle=False, class_weight=None):
+        super().__init__(min(steps, len(dataset)) if steps else len(dataset), class_weight,
+                         workers=getattr(dataset, "workers", 1), queue_size=getattr(dataset, "max_queue_size", 10))
+        self.dataset = dataset
+        self.shuffle = shuffle
+
+    def raw_batches(self):
+        order = np.arange(len(self.dataset))
+        if self.shuffle:
+            order = _random.numpy_generator().permutation(order)
+        order = order[:self.steps]
+        if self.workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(self.workers) as pool:
+                yield from pool.map(self.dataset.__getitem__, order)
+        else:
+            for index in order:
+                yield self.dataset[int(index)]
+
+    def on_epoch_end(self):
+        self.dataset.on_epoch_end()
+
+
+class IterableDataAdapter(_BatchSource):
+    """A re-iterable dataset of batches from another library, read afresh each epoch: a `tf.data.Dataset`
+    (through `as_numpy_iterator`) or a `torch.utils.data.DataLoader` (its tensors become NumPy arrays)."""
+
+    def __init__(self, dataset, steps=None, class_weight=None):
+        try:
+            length = len(dataset)
+        except TypeError:
+            length = None
+        super().__init__(steps or (length if length is not None and length >= 0 else None), class_weight)
+        self.dataset = dataset
+
+    def raw_batches(self):
+        source = self.dataset.as_numpy_iterator() if hasattr(self.dataset, "as_numpy_iterator") else iter(self.dataset)
+        for count, batch in enumerate(source):
+            if self.steps is not None and count >= self.steps:
+                return
+            # a DataLoader collates (x, y) pairs into a list: that list is the (x, y) tuple, not several inputs
+            yield _engine_tensors_to_numpy(tuple(batch) if isinstance(batch, list) else batch)
+
+
+def _engine_tensors_to_numpy(batch):
+    """Tensors of any engine (they all implement `__array__`) inside a batch, as NumPy arrays."""
+    if isinstance(batch, dict):
+        return {k: _engine_tensors_to_numpy(v) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_engine_tensors_to_numpy(v) for v in batch)
+    return np.asarray(batch) if hasattr(batch, "__array__") else batch
+
+
+def _is_dataset_of_batches(x):
+    module = type(x).__module__ or ""
+    return module.startswith("tensorflow") and hasattr(x, "as_numpy_iterator") \
+        or module.startswith("torch.utils.data")
+
+
+def adapt(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None, class_weight=None):
+    """A DataAdapter for `x` (and `y`, `sample_weight`) as given to fit / evaluate / predict: NumPy arrays (or
+    lists/dicts of them), a Python generator/iterator, a `PyDataset`, a `tf.data.Dataset` or a
+    `torch.utils.data.DataLoader` (the last three yield whole batches: `y` must then be None)."""
     if isinstance(x, DataAdapter):
         return x
+    batch_sources = isinstance(x, PyDataset) or _is_dataset_of_batches(x) or hasattr(x, "__next__")
+    if batch_sources and (y is not None or sample_weight is not None):
+        raise ValueError(f"`y` and `sample_weight` must be None when `x` is a {type(x).__name__}, which yields "
+                         f"whole batches; got y of type {type(y).__name__}.")
+    if isinstance(x, PyDataset):
+        return PyDatasetAdapter(x, steps=steps, shuffle=shuffle, class_weight=class_weight)
+    if _is_dataset_of_batches(x):
+        return IterableDataAdapter(x, steps=steps, class_weight=class_weight)
+    if hasattr(x, "__next__"):
+        return GeneratorDataAdapter(x, steps=steps, class_weight=class_weight)
+    sample_weight = class_weight_to_sample_weight(y, sample_weight, class_weight)
     return ArrayDataAdapter(x, y, sample_weight, batch_size=batch_size or 32, shuffle=shuffle)

@@ -272,7 +272,7 @@ class Trainer:
             (x, y, sample_weight), validation_data = _data.split_validation(x, y, sample_weight, validation_split)
         self._check_inputs(x)
         train_data = _data.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
-                                 steps=steps_per_epoch)
+                                 steps=steps_per_epoch, class_weight=class_weight)
         verbose = 1 if verbose == "auto" else verbose
         self.history = History()
         callback_list = list(callbacks or []) + ([ProgbarLogger(verbose)] if verbose else []) + [self.history]
@@ -315,12 +315,16 @@ class Trainer:
         self.reset_metrics()
         callback_list.on_test_begin()
         test = None
+        step = -1
         for step, batch in enumerate(eval_data.batches()):
             if test is None:
                 test = self._prepare(batch, "test")
             callback_list.on_test_batch_begin(step)
             test(batch)
             callback_list.on_test_batch_end(step, LazyLogs(self._logs))
+        eval_data.on_epoch_end()
+        if test is None:
+            raise ValueError("evaluate: the data yielded no batch.")
         logs = self._logs()
         callback_list.on_test_end(logs)
         return logs, step + 1
@@ -359,9 +363,34 @@ class Trainer:
             outputs.append(batch_outputs)
             callback_list.on_predict_batch_end(step, {"outputs": batch_outputs})
         callback_list.on_predict_end()
+        if not outputs:
+            raise ValueError("predict: the data yielded no batch.")
         if len(outputs) == 1:
             return outputs[0]
         return _concatenate_structures(outputs)
+
+    # ------------------------------------------------------------------ Keras 2 generator methods
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, validation_freq=1, class_weight=None,
+                      max_queue_size=10, workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0):
+        """Keras 2 spelling of `fit(generator, ...)` (deprecated)."""
+        _warn_deprecated("fit_generator", "fit")
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
+                        callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
+                        validation_freq=validation_freq, class_weight=class_weight, shuffle=shuffle,
+                        initial_epoch=initial_epoch)
+
+    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                           use_multiprocessing=False, verbose=0):
+        """Keras 2 spelling of `evaluate(generator, ...)` (deprecated)."""
+        _warn_deprecated("evaluate_generator", "evaluate")
+        return self.evaluate(generator, steps=steps, callbacks=callbacks, verbose=verbose)
+
+    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                          use_multiprocessing=False, verbose=0):
+        """Keras 2 spelling of `predict(generator, ...)` (deprecated)."""
+        _warn_deprecated("predict_generator", "predict")
+        return self.predict(generator, steps=steps, callbacks=callbacks, verbose=verbose)
 
     # ------------------------------------------------------------------ single batches
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
@@ -392,6 +421,12 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+def _warn_deprecated(old, new):
+    import warnings
+    warnings.warn(f"Model.{old} is deprecated and will be removed; use Model.{new}, which accepts generators.",
+                  DeprecationWarning, stacklevel=3)
 
 
 def _concatenate_structures(batches):
