@@ -1,0 +1,237 @@
+"""Convolution layers: Conv1D/2D/3D and Conv1D/2D/3DTranspose (Keras names, arguments and kernel layouts)."""
+
+from mlfront import activations as _activations
+from mlfront import backend as _backend
+from mlfront import initializers as _initializers
+from mlfront import regularizers as _regularizers
+from mlfront.backend.base import conv_output_length, conv_transpose_output_length
+from mlfront.layers.base import Layer
+
+
+def normalize_tuple(value, rank, name, layer):
+    """`value` (an int or a sequence of `rank` ints) as a tuple of `rank` ints; errors name the argument."""
+    values = (value,) * rank if isinstance(value, int) else tuple(value)
+    if len(values) != rank or not all(isinstance(v, int) and v >= 0 for v in values):
+        raise ValueError(f"{layer}: `{name}` must be an int or a tuple of {rank} non-negative ints, got {value!r}.")
+    return values
+
+
+def normalize_data_format(data_format, layer):
+    data_format = data_format or "channels_last"
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"{layer}: `data_format` must be 'channels_last' or 'channels_first', got {data_format!r}.")
+    return data_format
+
+
+def to_channels_last(B, x, data_format):
+    """`x` with channels moved last when `data_format` is channels_first."""
+    if data_format == "channels_last":
+        return x
+    rank = len(B.shape(x))
+    return B.transpose(x, (0,) + tuple(range(2, rank)) + (1,))
+
+
+def from_channels_last(B, x, data_format):
+    """`x` back in `data_format` (undoes `to_channels_last`)."""
+    if data_format == "channels_last":
+        return x
+    rank = len(B.shape(x))
+    return B.transpose(x, (0, rank - 1) + tuple(range(1, rank - 1)))
+
+
+def spatial_and_channels(shape, data_format):
+    """(spatial dims, channel dim) of a full input shape."""
+    shape = tuple(shape)
+    return (shape[1:-1], shape[-1]) if data_format == "channels_last" else (shape[2:], shape[1])
+
+
+def with_channels(batch, spatial, channels, data_format):
+    """A full shape from its parts in `data_format`."""
+    spatial = tuple(spatial)
+    return (batch,) + spatial + (channels,) if data_format == "channels_last" else (batch, channels) + spatial
+
+
+class BaseConv(Layer):
+    """Shared machinery of the convolution layers over `rank` spatial axes.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: an int or a tuple of `rank` ints.
+        strides: an int or a tuple of `rank` ints (1). `strides > 1` excludes `dilation_rate > 1`.
+        padding: "valid" (no padding) or "same" (output length ceil(input / stride), the odd padded cell
+            after); Conv1D also takes "causal" (padding only before, so no output sees a later step).
+        data_format: "channels_last" (default, `(batch, *spatial, channels)`) or "channels_first".
+        dilation_rate: an int or a tuple of `rank` ints (1): the spacing of the kernel taps.
+        groups: must be 1 (grouped convolutions are not supported).
+        activation: name or function applied to the output (None: linear).
+        use_bias: whether to add a bias vector.
+        kernel_initializer / bias_initializer: initializers of the weights.
+        kernel_regularizer / bias_regularizer: penalties added to the loss.
+    """
+
+    rank = None
+    transpose = False
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, output_padding=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        kind = f"{type(self).__name__} '{self.name}'"
+        if not isinstance(filters, int) or filters <= 0:
+            raise ValueError(f"{kind}: `filters` must be a positive integer, got {filters!r}.")
+        if groups != 1:
+            raise ValueError(f"{kind}: only `groups=1` is supported, got {groups!r}.")
+        self.filters = filters
+        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", kind)
+        self.strides = normalize_tuple(strides, self.rank, "strides", kind)
+        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", kind)
+        if min(self.kernel_size) < 1 or min(self.strides) < 1 or min(self.dilation_rate) < 1:
+            raise ValueError(f"{kind}: `kernel_size`, `strides` and `dilation_rate` must be positive, got "
+                             f"{self.kernel_size}, {self.strides} and {self.dilation_rate}.")
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{kind}: `strides > 1` cannot be combined with `dilation_rate > 1`, got "
+                             f"strides={self.strides} and dilation_rate={self.dilation_rate}.")
+        padding = str(padding).lower()
+        allowed = ("valid", "same", "causal") if self.rank == 1 and not self.transpose else ("valid", "same")
+        if padding not in allowed:
+            raise ValueError(f"{kind}: `padding` must be one of {allowed}, got {padding!r}.")
+        self.padding = padding
+        self.data_format = normalize_data_format(data_format, kind)
+        self.output_padding = None
+        if output_padding is not None:
+            if not self.transpose:
+                raise TypeError(f"{kind}: unexpected keyword argument 'output_padding'.")
+            self.output_padding = normalize_tuple(output_padding, self.rank, "output_padding", kind)
+            if any(p >= s for p, s in zip(self.output_padding, self.strides)):
+                raise ValueError(f"{kind}: each `output_padding` must be smaller than its stride, got "
+                                 f"output_padding={self.output_padding} and strides={self.strides}.")
+        self.groups = groups
+        self.activation = _activations.get(activation)
+        self.use_bias = use_bias
+        self._init_args = {"kernel_initializer": kernel_initializer, "bias_initializer": bias_initializer,
+                           "kernel_regularizer": kernel_regularizer, "bias_regularizer": bias_regularizer}
+        self.kernel_initializer = _initializers.get(kernel_initializer)
+        self.bias_initializer = _initializers.get(bias_initializer)
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+
+    def _kind(self):
+        return f"{type(self).__name__} '{self.name}'"
+
+    def _input_channels(self, input_shape):
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"{self._kind()}: expected inputs of rank {self.rank + 2} (batch, {self.rank} spatial "
+                             f"axes, channels), got shape {tuple(input_shape)}.")
+        channels = spatial_and_channels(input_shape, self.data_format)[1]
+        if channels is None:
+            raise ValueError(f"{self._kind()}: the channel dimension of the input must be known, got shape "
+                             f"{tuple(input_shape)} ({self.data_format}).")
+        return channels
+
+    def build(self, input_shape):
+        channels = self._input_channels(input_shape)
+        self.input_channels = channels
+        # Keras layouts: conv (*kernel_size, in, out); transposed conv (*kernel_size, out, in)
+        pair = (self.filters, channels) if self.transpose else (channels, self.filters)
+        self.kernel = self.add_weight("kernel", self.kernel_size + pair, self.kernel_initializer,
+                                      self.kernel_regularizer)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                    self.bias_regularizer) if self.use_bias else None
+        self.built = True
+
+    def call(self, inputs):
+        B = _backend.get()
+        x = to_channels_last(B, inputs, self.data_format)
+        if self.transpose:
+            y = B.conv_transpose(x, self.kernel.value, self.strides, self.padding, self.output_padding,
+                                 self.dilation_rate)
+        else:
+            padding = self.padding
+            if padding == "causal":
+                padding = [((self.kernel_size[0] - 1) * self.dilation_rate[0], 0)]
+            y = B.conv(x, self.kernel.value, self.strides, padding, self.dilation_rate)
+        if self.use_bias:
+            y = y + self.bias.value
+        return from_channels_last(B, self.activation(y), self.data_format)
+
+    def compute_output_shape(self, input_shape):
+        channels = self._input_channels(input_shape)
+        if self.built and channels != self.input_channels:
+            raise ValueError(f"{self._kind()}: expected {self.input_channels} input channels, got shape "
+                             f"{tuple(input_shape)}.")
+        spatial = spatial_and_channels(input_shape, self.data_format)[0]
+        if self.transpose:
+            paddings = self.output_padding or (None,) * self.rank
+            out = [conv_transpose_output_length(n, k, s, self.padding, p, d) for n, k, s, p, d in
+                   zip(spatial, self.kernel_size, self.strides, paddings, self.dilation_rate)]
+        else:
+            out = [conv_output_length(n, k, s, self.padding, d)
+                   for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate)]
+        return with_channels(input_shape[0], out, self.filters, self.data_format)
+
+    def get_config(self):
+        config = {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                  "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
+                  "dilation_rate": self.dilation_rate, "groups": self.groups,
+                  "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
+                  **self._init_args}
+        if self.transpose:
+            config["output_padding"] = self.output_padding
+            config.pop("groups")
+        return config
+
+
+class Conv1D(BaseConv):
+    """1D convolution over (batch, steps, channels) inputs; kernel (kernel_size, in, filters). See `BaseConv`."""
+    rank = 1
+
+
+class Conv2D(BaseConv):
+    """2D convolution over (batch, rows, cols, channels) inputs; kernel (kh, kw, in, filters). See `BaseConv`."""
+    rank = 2
+
+
+class Conv3D(BaseConv):
+    """3D convolution over (batch, d1, d2, d3, channels) inputs. See `BaseConv`."""
+    rank = 3
+
+
+class _BaseConvTranspose(BaseConv):
+    """Transposed convolutions (the gradient of a convolution): kernel (*kernel_size, filters, in).
+
+    Output length per axis: `input * stride` for "same", `input * stride + max(extent - stride, 0)` for
+    "valid", or with `output_padding` (each smaller than its stride):
+    `(input - 1) * stride + extent - 2 * (extent // 2 if "same" else 0) + output_padding`,
+    with `extent = (kernel_size - 1) * dilation_rate + 1`. Other arguments as in `BaseConv`.
+    """
+
+    transpose = True
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                         dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
+                         output_padding=output_padding, **kwargs)
+
+
+class Conv1DTranspose(_BaseConvTranspose):
+    """1D transposed convolution. See `_BaseConvTranspose`."""
+    rank = 1
+
+
+class Conv2DTranspose(_BaseConvTranspose):
+    """2D transposed convolution (a "deconvolution"). See `_BaseConvTranspose`."""
+    rank = 2
+
+
+class Conv3DTranspose(_BaseConvTranspose):
+    """3D transposed convolution. See `_BaseConvTranspose`."""
+    rank = 3
+
+
+# Keras aliases
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
+Convolution1DTranspose, Convolution2DTranspose, Convolution3DTranspose = (Conv1DTranspose, Conv2DTranspose,
+                                                                          Conv3DTranspose)
