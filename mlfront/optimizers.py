@@ -1,99 +1,242 @@
-"""Optimizers (Keras names and defaults). Each update rule reads like its formula, in `update_step`.
+"""Optimizers with Keras 3 names, defaults and update rules.
 
-State (iteration count, learning rate, slots such as Adam's moments) lives in Variables, so it is carried
-through the training core's pure step and a callback can change the learning rate without a retrace.
+Each optimizer's `update` reads like its algorithm box: scalars that depend only on the step (bias
+corrections) are computed once per step, then every variable is updated from its gradient and its slots.
+All state (iteration count, learning rate, slots such as Adam's moments) lives in Variables, so it flows
+through the training core's pure compiled step, and setting `optimizer.learning_rate` between steps takes
+effect without recompiling.
+
+Example:
+    optimizer = mlfront.optimizers.Adam(learning_rate=1e-3, clipnorm=1.0)
+    optimizer.apply(grads, variables)
 """
 
+import re
+import sys
+
 from mlfront import backend as _backend
+from mlfront import schedules
 from mlfront.utils.naming import lookup, snake_case
 from mlfront.variables import Variable
 
+# `import mlfront.optimizers.schedules` and `from mlfront.optimizers.schedules import ...` work as in Keras.
+sys.modules[__name__ + ".schedules"] = schedules
+
+# Keras 3 arguments accepted (so Keras configs load) but only at their "off" values.
+_UNSUPPORTED = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+                "gradient_accumulation_steps": None}
+
+
+class LearningRate(float):
+    """The value of `optimizer.learning_rate`: a float that also offers `.numpy()` and `.assign(value)`."""
+
+    def __new__(cls, value, optimizer):
+        self = super().__new__(cls, value)
+        self._optimizer = optimizer
+        return self
+
+    def numpy(self):
+        return float(self)
+
+    def assign(self, value):
+        self._optimizer.learning_rate = value
+
 
 class Optimizer:
-    """Base class.
+    """Base class: clipping, weight decay, the learning rate and the iteration count.
+
+    Subclasses create their slots in `build(variables)` (with `add_slots`) and implement
+    `update(grads, variables, learning_rate)`, or Keras-style `update_step(gradient, variable, learning_rate)`.
 
     Args:
-        learning_rate: a float, or a schedule `fn(iteration) -> learning rate` (see `mlfront.optimizers.schedules`).
+        learning_rate: a float, or a schedule `fn(step) -> rate` (see `mlfront.optimizers.schedules`).
+        weight_decay: decoupled weight decay applied before each update: `w -= learning_rate * weight_decay * w`.
+        clipnorm: clip each gradient to this L2 norm.
+        clipvalue: clip each gradient entry to [-clipvalue, clipvalue].
+        global_clipnorm: clip all gradients together to this global L2 norm (only one clip argument may be set).
+        loss_scale_factor: gradients are divided by this factor before use.
+        name: the optimizer's name (prefix of its variables' paths).
         lr: Keras 2 spelling of `learning_rate`.
-        decay: Keras 2 time decay, `lr / (1 + decay * iterations)`.
-        clipnorm / clipvalue / global_clipnorm: gradient clipping per variable, per entry, or over all.
-        weight_decay: decoupled weight decay, `w -= lr * weight_decay * w`.
+        decay: Keras 2 time decay: the rate is divided by `1 + decay * iterations`.
     """
 
-    def __init__(self, learning_rate=0.001, name=None, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, lr=None, decay=0.0, **kwargs):
+    def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 loss_scale_factor=None, name=None, lr=None, decay=0.0, **kwargs):
+        name = name or snake_case(type(self).__name__)
+        for key, off in _UNSUPPORTED.items():
+            if key in kwargs and kwargs.pop(key) not in (off, None, False):
+                raise NotImplementedError(f"{type(self).__name__}: `{key}` is not supported by mlfront.")
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}.")
         if lr is not None:
             learning_rate = lr
-        self.name = name or snake_case(type(self).__name__)
+        if isinstance(learning_rate, dict):
+            learning_rate = schedules.deserialize(learning_rate)
+        if not callable(learning_rate):
+            try:
+                learning_rate = float(learning_rate)
+            except (TypeError, ValueError):
+                raise ValueError(f"{type(self).__name__}: `learning_rate` must be a float or a schedule "
+                                 f"fn(step) -> rate, got {learning_rate!r}.") from None
+        if sum(arg is not None for arg in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError(f"{type(self).__name__}: only one of `clipnorm`, `clipvalue` and `global_clipnorm` "
+                             f"can be set; got clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                             f"global_clipnorm={global_clipnorm}.")
+        self.name = name
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.loss_scale_factor = loss_scale_factor
         self.decay = float(decay or 0.0)
         self.schedule = learning_rate if callable(learning_rate) else None
-        self.iterations = Variable(0, trainable=False, name="iterations", dtype="int32",
-                                   path=f"{self.name}/iterations")
+        self.iterations = Variable(0, trainable=False, name="iterations", dtype="int32", path=f"{name}/iterations")
         self._learning_rate = Variable(0.0 if self.schedule else float(learning_rate), trainable=False,
-                                       name="learning_rate", dtype="float32", path=f"{self.name}/learning_rate")
+                                       name="learning_rate", dtype="float32", path=f"{name}/learning_rate")
         self._slots = []
         self._built_for = None
+        self._index = {}
+        self._no_decay_ids, self._no_decay_names = set(), None
 
     # ------------------------------------------------------------------ learning rate
     @property
     def learning_rate(self):
-        """The current learning rate (a float; settable, e.g. by callbacks)."""
-        return float(_backend.get().to_numpy(self.current_learning_rate()))
+        """The learning rate of the current iteration (settable between steps; a float with `.numpy()`)."""
+        return LearningRate(_backend.get().to_numpy(self.current_learning_rate()), self)
 
     @learning_rate.setter
     def learning_rate(self, value):
         if callable(value):
+            if self._built_for is not None and self.schedule is None:
+                raise TypeError(f"{type(self).__name__}: a schedule can replace a float learning rate only "
+                                f"before the optimizer is built; create a new optimizer instead.")
             self.schedule = value
-        else:
-            self.schedule = None
-            self._learning_rate.assign(_backend.get().convert(float(value), "float32"))
+            return
+        if self.schedule is not None:
+            raise TypeError(f"{type(self).__name__}: this optimizer was created with a learning-rate schedule, "
+                            f"so its learning rate is not settable (got {value!r}).")
+        self._learning_rate.assign(_backend.get().convert(float(value), "float32"))
 
     lr = learning_rate
 
     def current_learning_rate(self):
         """The learning rate for this iteration, as a backend scalar (usable inside the compiled step)."""
         B = _backend.get()
+        if self.schedule is None and not self.decay:
+            return self._learning_rate.value
         step = B.cast(self.iterations.value, "float32")
         rate = self.schedule(step) if self.schedule else self._learning_rate.value
         if self.decay:
             rate = rate / (1.0 + self.decay * step)
         return rate
 
+    def local_step(self):
+        """The 1-based number of the step being applied, as a float32 backend scalar."""
+        return _backend.get().cast(self.iterations.value, "float32") + 1.0
+
     # ------------------------------------------------------------------ state
+    def build(self, variables):
+        """Create the slots for `variables` (called once, before the first update)."""
+        self._built_for = [id(v) for v in variables]
+        self._built_variables = list(variables)
+        self._index = {id(v): i for i, v in enumerate(variables)}
+
+    @property
+    def built(self):
+        return self._built_for is not None
+
     def add_slot(self, variable, name, initial=0.0):
-        """A per-variable state array shaped like `variable` (e.g. Adam's first moment)."""
+        """A state Variable shaped like `variable`, filled with `initial` (e.g. Adam's first moment)."""
         B = _backend.get()
         slot = Variable(B.full(variable.shape, initial, variable.dtype), trainable=False, name=name,
                         path=f"{self.name}/{variable.path}/{name}")
         self._slots.append(slot)
         return slot
 
-    def build(self, variables):
-        """Create the slots for `variables` (called once, before the first update)."""
-        self._built_for = [id(v) for v in variables]
+    def add_slots(self, variables, name, initial=0.0):
+        """One slot per variable, in the order of `variables`."""
+        return [self.add_slot(v, name, initial) for v in variables]
+
+    def add_variable_from_reference(self, reference_variable, name=None, initializer="zeros"):
+        """Keras spelling of `add_slot` (initializer "zeros" or "ones", or a number)."""
+        initial = {"zeros": 0.0, "ones": 1.0}.get(initializer, initializer)
+        return self.add_slot(reference_variable, name or "slot", float(initial))
+
+    def add_variable(self, shape=(), initializer="zeros", dtype="float32", name="variable"):
+        """A state Variable that is not tied to a model variable (e.g. Nadam's momentum product)."""
+        B = _backend.get()
+        initial = {"zeros": 0.0, "ones": 1.0}.get(initializer, initializer)
+        variable = Variable(B.full(tuple(shape), float(initial), dtype), trainable=False, name=name,
+                            path=f"{self.name}/{name}")
+        self._slots.append(variable)
+        return variable
+
+    def _get_variable_index(self, variable):
+        try:
+            return self._index[id(variable)]
+        except KeyError:
+            raise ValueError(f"{type(self).__name__}: variable {variable.path!r} is not one of the "
+                             f"{len(self._index)} variables this optimizer was built for.") from None
 
     @property
     def variables(self):
         """All optimizer state: iterations, learning rate, then the slots."""
         return [self.iterations, self._learning_rate] + self._slots
 
+    # ------------------------------------------------------------------ weight decay
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Skip weight decay for these Variables, or for Variables whose name matches one of `var_names`."""
+        if self._built_for is not None:
+            raise ValueError(f"{type(self).__name__}: call exclude_from_weight_decay() before the optimizer "
+                             f"is built.")
+        self._no_decay_ids.update(id(v) for v in var_list or [])
+        if var_names:
+            self._no_decay_names = re.compile("|".join(re.escape(n) for n in var_names))
+
+    def _uses_weight_decay(self, variable):
+        if id(variable) in self._no_decay_ids:
+            return False
+        return self._no_decay_names is None or not self._no_decay_names.search(variable.name)
+
+    def _apply_weight_decay(self, variables, learning_rate):
+        if not self.weight_decay:
+            return
+        keep = 1.0 - learning_rate * self.weight_decay  # w - lr * wd * w, one factor per step
+        for variable in variables:
+            if self._uses_weight_decay(variable):
+                variable.assign(variable.value * keep)
+
     # ------------------------------------------------------------------ updates
-    def apply(self, grads, variables):
-        """Update `variables` in place (by assignment) from `grads`, one step."""
+    def apply(self, grads, trainable_variables=None):
+        """Update `trainable_variables` (by assignment) from `grads`, one step; None gradients are skipped.
+
+        Without `trainable_variables`, `grads` must match the variables the optimizer was built for.
+        """
         B = _backend.get()
-        if self._built_for is None:
-            self.build(variables)
-        grads = self._clip(B, list(grads))
-        rate = self.current_learning_rate()
-        step = B.cast(self.iterations.value, "float32") + 1.0
-        for index, (grad, variable) in enumerate(zip(grads, variables)):
-            if self.weight_decay:
-                variable.assign(variable.value - rate * self.weight_decay * variable.value)
-            self.update_step(index, grad, variable, rate, step)
+        grads = list(grads)
+        if trainable_variables is None:
+            if self._built_for is None:
+                raise ValueError(f"{type(self).__name__}: pass `trainable_variables` on the first apply(), or "
+                                 f"call build(variables) first.")
+            trainable_variables = self._built_variables
+        else:
+            trainable_variables = list(trainable_variables)
+            if self._built_for is None:
+                self.build(trainable_variables)
+        if len(grads) != len(trainable_variables):
+            raise ValueError(f"{type(self).__name__}: got {len(grads)} gradients for "
+                             f"{len(trainable_variables)} variables.")
+        pairs = [(g, v) for g, v in zip(grads, trainable_variables) if g is not None]
+        if pairs:
+            grads, variables = [g for g, _ in pairs], [v for _, v in pairs]
+            if self.loss_scale_factor:
+                grads = [g / self.loss_scale_factor for g in grads]
+            grads = self._clip(B, grads)
+            rate = self.current_learning_rate()
+            self._apply_weight_decay(variables, rate)
+            self.update(grads, variables, rate)
+            for variable in variables:
+                constraint = getattr(variable, "constraint", None)
+                if constraint is not None:
+                    variable.assign(constraint(variable.value))
         self.iterations.assign(self.iterations.value + 1)
 
     def apply_gradients(self, grads_and_vars):
@@ -101,23 +244,38 @@ class Optimizer:
         grads, variables = zip(*grads_and_vars)
         self.apply(list(grads), list(variables))
 
-    def update_step(self, index, grad, variable, learning_rate, step):
-        """Update one `variable` (the `index`-th) with its `grad`; `step` counts from 1."""
-        raise NotImplementedError
+    def update(self, grads, variables, learning_rate):
+        """One step over all `variables` (after clipping and weight decay). Default: `update_step` per variable."""
+        for grad, variable in zip(grads, variables):
+            self.update_step(grad, variable, learning_rate)
+
+    def update_step(self, gradient, variable, learning_rate):
+        """Update one variable (Keras-style hook for custom optimizers; use `_get_variable_index` for slots)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement update() or update_step().")
 
     def _clip(self, B, grads):
-        if self.clipvalue is not None:
-            grads = [B.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         if self.clipnorm is not None:
-            grads = [g * B.minimum(1.0, self.clipnorm / B.maximum(B.sqrt(B.sum(g * g)), 1e-12)) for g in grads]
+            return [g * B.minimum(self.clipnorm / B.maximum(B.sqrt(B.sum(B.square(g))), 1e-12), 1.0)
+                    for g in grads]
         if self.global_clipnorm is not None:
-            scale = B.minimum(1.0, self.global_clipnorm / B.maximum(B.global_norm(grads), 1e-12))
-            grads = [g * scale for g in grads]
+            scale = B.minimum(self.global_clipnorm / B.maximum(B.global_norm(grads), 1e-12), 1.0)
+            return [g * scale for g in grads]
+        if self.clipvalue is not None:
+            return [B.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
 
+    # ------------------------------------------------------------------ config
     def get_config(self):
-        return {"name": self.name, "learning_rate": self.learning_rate, "weight_decay": self.weight_decay,
-                "clipnorm": self.clipnorm, "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
+        if self.schedule is None:
+            rate = float(self._learning_rate.numpy())
+        elif isinstance(self.schedule, schedules.LearningRateSchedule):
+            rate = schedules.serialize(self.schedule)
+        else:
+            rate = self.schedule
+        config = {"name": self.name, "learning_rate": rate, "weight_decay": self.weight_decay,
+                  "clipnorm": self.clipnorm, "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm,
+                  "loss_scale_factor": self.loss_scale_factor}
+        return {**config, "decay": self.decay} if self.decay else config
 
     @classmethod
     def from_config(cls, config):
@@ -125,8 +283,15 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Gradient descent with optional (Nesterov) momentum:
-    `m = momentum * m - lr * g; w += m` (Nesterov: `w += momentum * m - lr * g`)."""
+    """Gradient descent with optional (Nesterov) momentum.
+
+    `m = momentum * m - lr * g; w += m`  (Nesterov: `w += momentum * m - lr * g`; no momentum: `w -= lr * g`).
+
+    Args:
+        learning_rate: float or schedule (default 0.01).
+        momentum: float in [0, 1].
+        nesterov: use Nesterov momentum.
+    """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
@@ -136,26 +301,37 @@ class SGD(Optimizer):
 
     def build(self, variables):
         super().build(variables)
-        self.velocities = [self.add_slot(v, "momentum") for v in variables] if self.momentum else []
+        self.momentums = self.add_slots(variables, "momentum") if self.momentum else []
 
-    def update_step(self, index, grad, variable, learning_rate, step):
-        if not self.momentum:
-            variable.assign(variable.value - learning_rate * grad)
-            return
-        velocity = self.velocities[index]
-        velocity.assign(self.momentum * velocity.value - learning_rate * grad)
-        if self.nesterov:
-            variable.assign(variable.value + self.momentum * velocity.value - learning_rate * grad)
-        else:
-            variable.assign(variable.value + velocity.value)
+    def update(self, grads, variables, learning_rate):
+        for grad, variable in zip(grads, variables):
+            if not self.momentum:
+                variable.assign(variable.value - learning_rate * grad)
+                continue
+            m = self.momentums[self._get_variable_index(variable)]
+            m.assign(self.momentum * m.value - learning_rate * grad)
+            if self.nesterov:
+                variable.assign(variable.value + self.momentum * m.value - learning_rate * grad)
+            else:
+                variable.assign(variable.value + m.value)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
 class RMSprop(Optimizer):
-    """`v = rho * v + (1 - rho) * g²; w -= lr * g / sqrt(v + epsilon)` (centered: v minus the squared mean
-    gradient; momentum: the increments are accumulated)."""
+    """Divide the gradient by a running root mean square.
+
+    `v = rho * v + (1 - rho) * g²;  w -= lr * g / sqrt(v + epsilon)`. Centered: `a = rho * a + (1 - rho) * g`
+    and `v - a²` replaces `v`. With momentum the increments accumulate: `s = momentum * s + increment; w -= s`.
+
+    Args:
+        learning_rate: float or schedule (default 0.001).
+        rho: discount of the squared-gradient average.
+        momentum: momentum of the increments (0 for none).
+        epsilon: added under the square root.
+        centered: normalize by the estimated variance instead of the second moment.
+    """
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
@@ -163,25 +339,28 @@ class RMSprop(Optimizer):
 
     def build(self, variables):
         super().build(variables)
-        self.velocities = [self.add_slot(v, "velocity") for v in variables]
-        self.average_grads = [self.add_slot(v, "average_gradient") for v in variables] if self.centered else []
-        self.momenta = [self.add_slot(v, "momentum") for v in variables] if self.momentum else []
+        self.velocities = self.add_slots(variables, "velocity")
+        self.average_gradients = self.add_slots(variables, "average_gradient") if self.centered else []
+        self.momentums = self.add_slots(variables, "momentum") if self.momentum else []
 
-    def update_step(self, index, grad, variable, learning_rate, step):
+    def update(self, grads, variables, learning_rate):
         B = _backend.get()
-        velocity = self.velocities[index]
-        velocity.assign(self.rho * velocity.value + (1.0 - self.rho) * B.square(grad))
-        denominator = velocity.value
-        if self.centered:
-            average = self.average_grads[index]
-            average.assign(self.rho * average.value + (1.0 - self.rho) * grad)
-            denominator = denominator - B.square(average.value)
-        increment = learning_rate * grad / B.sqrt(denominator + self.epsilon)
-        if self.momentum:
-            momentum = self.momenta[index]
-            momentum.assign(self.momentum * momentum.value + increment)
-            increment = momentum.value
-        variable.assign(variable.value - increment)
+        rho = self.rho
+        for grad, variable in zip(grads, variables):
+            i = self._get_variable_index(variable)
+            v = self.velocities[i]
+            v.assign(rho * v.value + (1.0 - rho) * B.square(grad))
+            denominator = v.value
+            if self.centered:
+                a = self.average_gradients[i]
+                a.assign(rho * a.value + (1.0 - rho) * grad)
+                denominator = denominator - B.square(a.value)
+            increment = learning_rate * grad / B.sqrt(denominator + self.epsilon)
+            if self.momentum:
+                s = self.momentums[i]
+                s.assign(self.momentum * s.value + increment)
+                increment = s.value
+            variable.assign(variable.value - increment)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
@@ -189,8 +368,18 @@ class RMSprop(Optimizer):
 
 
 class Adam(Optimizer):
-    """`m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g²;
-    w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + epsilon)` (amsgrad: v replaced by its running max)."""
+    """Adaptive moment estimation.
+
+    `m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g²;  w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)`
+    (epsilon outside the square root, on the uncorrected `v`, as in Keras). AMSGrad uses the running maximum
+    of `v`.
+
+    Args:
+        learning_rate: float or schedule (default 0.001).
+        beta_1, beta_2: decay rates of the first and second moments.
+        epsilon: small constant for numerical stability.
+        amsgrad: use the AMSGrad variant.
+    """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
@@ -198,37 +387,216 @@ class Adam(Optimizer):
 
     def build(self, variables):
         super().build(variables)
-        self.momentums = [self.add_slot(v, "momentum") for v in variables]
-        self.velocities = [self.add_slot(v, "velocity") for v in variables]
-        self.velocity_maxes = [self.add_slot(v, "velocity_max") for v in variables] if self.amsgrad else []
+        self.momentums = self.add_slots(variables, "momentum")
+        self.velocities = self.add_slots(variables, "velocity")
+        self.velocity_hats = self.add_slots(variables, "velocity_hat") if self.amsgrad else []
 
-    def update_step(self, index, grad, variable, learning_rate, step):
+    def update(self, grads, variables, learning_rate):
         B = _backend.get()
-        m, v = self.momentums[index], self.velocities[index]
-        m.assign(m.value + (grad - m.value) * (1.0 - self.beta_1))
-        v.assign(v.value + (B.square(grad) - v.value) * (1.0 - self.beta_2))
-        velocity = v.value
-        if self.amsgrad:
-            v_max = self.velocity_maxes[index]
-            v_max.assign(B.maximum(v_max.value, velocity))
-            velocity = v_max.value
-        corrected_rate = learning_rate * B.sqrt(1.0 - self.beta_2 ** step) / (1.0 - self.beta_1 ** step)
-        variable.assign(variable.value - corrected_rate * m.value / (B.sqrt(velocity) + self.epsilon))
+        t = self.local_step()
+        alpha = learning_rate * B.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)  # once per step
+        one_minus_b1, one_minus_b2 = 1.0 - self.beta_1, 1.0 - self.beta_2
+        for grad, variable in zip(grads, variables):
+            i = self._get_variable_index(variable)
+            m, v = self.momentums[i], self.velocities[i]
+            m.assign(m.value + (grad - m.value) * one_minus_b1)
+            v.assign(v.value + (B.square(grad) - v.value) * one_minus_b2)
+            velocity = v.value
+            if self.amsgrad:
+                v_hat = self.velocity_hats[i]
+                v_hat.assign(B.maximum(v_hat.value, velocity))
+                velocity = v_hat.value
+            variable.assign(variable.value - alpha * m.value / (B.sqrt(velocity) + self.epsilon))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
                 "amsgrad": self.amsgrad}
 
 
-ALL = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}
+class AdamW(Adam):
+    """Adam with decoupled weight decay (`w -= lr * weight_decay * w` before each Adam step).
+
+    Args:
+        learning_rate: float or schedule (default 0.001).
+        weight_decay: the decay rate (default 0.004).
+        beta_1, beta_2, epsilon, amsgrad: as in `Adam`.
+    """
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, **kwargs):
+        if weight_decay is None:
+            raise ValueError("AdamW: `weight_decay` must be a float (use Adam for no weight decay), got None.")
+        super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad,
+                         weight_decay=weight_decay, **kwargs)
+
+
+class Adagrad(Optimizer):
+    """Per-entry rates from the sum of squared gradients: `a += g²;  w -= lr * g / sqrt(a + epsilon)`.
+
+    Args:
+        learning_rate: float or schedule (default 0.001).
+        initial_accumulator_value: starting value of `a`.
+        epsilon: added under the square root.
+    """
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
+
+    def build(self, variables):
+        super().build(variables)
+        self.accumulators = self.add_slots(variables, "accumulator", self.initial_accumulator_value)
+
+    def update(self, grads, variables, learning_rate):
+        B = _backend.get()
+        for grad, variable in zip(grads, variables):
+            a = self.accumulators[self._get_variable_index(variable)]
+            a.assign(a.value + B.square(grad))
+            variable.assign(variable.value - learning_rate * grad / B.sqrt(a.value + self.epsilon))
+
+    def get_config(self):
+        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}
+
+
+class Adadelta(Optimizer):
+    """Steps scaled by the ratio of running RMS of past steps and of gradients.
+
+    `a = rho a + (1 - rho) g²;  d = -sqrt(s + eps) / sqrt(a + eps) * g;  s = rho s + (1 - rho) d²;  w += lr * d`.
+
+    Args:
+        learning_rate: float or schedule (default 0.001).
+        rho: decay rate of both averages.
+        epsilon: added under the square roots.
+    """
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.rho, self.epsilon = rho, epsilon
+
+    def build(self, variables):
+        super().build(variables)
+        self.accumulated_grads = self.add_slots(variables, "accumulated_grad")
+        self.accumulated_delta_vars = self.add_slots(variables, "accumulated_delta_var")
+
+    def update(self, grads, variables, learning_rate):
+        B = _backend.get()
+        rho, eps = self.rho, self.epsilon
+        for grad, variable in zip(grads, variables):
+            i = self._get_variable_index(variable)
+            a, s = self.accumulated_grads[i], self.accumulated_delta_vars[i]
+            a.assign(rho * a.value + (1.0 - rho) * B.square(grad))
+            delta = -B.sqrt(s.value + eps) / B.sqrt(a.value + eps) * grad
+            s.assign(rho * s.value + (1.0 - rho) * B.square(delta))
+            variable.assign(variable.value + learning_rate * delta)
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+class Adamax(Optimizer):
+    """Adam with the infinity norm: `m = b1 m + (1 - b1) g;  u = max(b2 u, |g|);
+    w -= lr / (1 - b1^t) * m / (u + epsilon)`.
+
+    Args:
+        learning_rate: float or schedule (default 0.001).
+        beta_1, beta_2: decay rates of the first moment and of the infinity norm.
+        epsilon: small constant for numerical stability.
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def build(self, variables):
+        super().build(variables)
+        self.momentums = self.add_slots(variables, "momentum")
+        self.norms = self.add_slots(variables, "norm")
+
+    def update(self, grads, variables, learning_rate):
+        B = _backend.get()
+        corrected_rate = learning_rate / (1.0 - self.beta_1 ** self.local_step())  # once per step
+        for grad, variable in zip(grads, variables):
+            i = self._get_variable_index(variable)
+            m, u = self.momentums[i], self.norms[i]
+            m.assign(m.value + (grad - m.value) * (1.0 - self.beta_1))
+            u.assign(B.maximum(self.beta_2 * u.value, B.abs(grad)))
+            variable.assign(variable.value - corrected_rate * m.value / (u.value + self.epsilon))
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class Nadam(Optimizer):
+    """Adam with Nesterov momentum and the momentum schedule `mu_t = b1 (1 - 0.5 * 0.96^t)` (Keras 3).
+
+    `m_hat = mu_{t+1} m / (1 - prod_{i<=t+1} mu_i) + (1 - mu_t) g / (1 - prod_{i<=t} mu_i)`,
+    `v_hat = v / (1 - b2^t)`, `w -= lr * m_hat / (sqrt(v_hat) + epsilon)`.
+
+    Args:
+        learning_rate: float or schedule (default 0.001).
+        beta_1, beta_2: decay rates of the first and second moments.
+        epsilon: small constant for numerical stability.
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def build(self, variables):
+        super().build(variables)
+        self.momentums = self.add_slots(variables, "momentum")
+        self.velocities = self.add_slots(variables, "velocity")
+        self.u_product = self.add_variable((), "ones", name="u_product")
+
+    def update(self, grads, variables, learning_rate):
+        B = _backend.get()
+        t = self.local_step()
+        mu_t = self.beta_1 * (1.0 - 0.5 * 0.96 ** t)
+        mu_next = self.beta_1 * (1.0 - 0.5 * 0.96 ** (t + 1.0))
+        self.u_product.assign(self.u_product.value * mu_t)
+        product_t = self.u_product.value
+        product_next = product_t * mu_next
+        momentum_weight = mu_next / (1.0 - product_next)  # scalars, once per step
+        gradient_weight = (1.0 - mu_t) / (1.0 - product_t)
+        v_correction = 1.0 / (1.0 - self.beta_2 ** t)
+        for grad, variable in zip(grads, variables):
+            i = self._get_variable_index(variable)
+            m, v = self.momentums[i], self.velocities[i]
+            m.assign(m.value + (grad - m.value) * (1.0 - self.beta_1))
+            v.assign(v.value + (B.square(grad) - v.value) * (1.0 - self.beta_2))
+            m_hat = momentum_weight * m.value + gradient_weight * grad
+            v_hat = v.value * v_correction
+            variable.assign(variable.value - learning_rate * m_hat / (B.sqrt(v_hat) + self.epsilon))
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+ALL = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad, "adadelta": Adadelta,
+       "adamax": Adamax, "nadam": Nadam}
+
+
+def serialize(optimizer):
+    """`{"class_name": ..., "config": ...}` of an optimizer."""
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """An optimizer from `serialize`'s dict (custom classes by name in `custom_objects`)."""
+    table = {**ALL, **(custom_objects or {})}
+    return lookup(table, config["class_name"], "optimizer").from_config(config.get("config", {}))
 
 
 def get(identifier):
-    """An optimizer from a name ("adam", "sgd", "rmsprop") or an Optimizer instance."""
+    """An optimizer from a name ("adam", "sgd", "rmsprop", "adamw", ...), a serialized dict, an Optimizer
+    class or instance."""
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
         return lookup(ALL, identifier, "optimizer")()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Optimizer):
         return identifier()
     raise ValueError(f"Could not interpret optimizer {identifier!r}: expected a name "

@@ -4,11 +4,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mlfront.backend.base import Backend
+from mlfront.backend.base import Backend, conv_transpose_padding
 
 
 def _axis(axis):
     return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _conv_dimensions(n, kernel_out_axis, kernel_in_axis):
+    """lax dimension numbers for channels_last images and a (*kernel_size, ., .) kernel."""
+    image = (0, n + 1) + tuple(range(1, n + 1))
+    return jax.lax.ConvDimensionNumbers(image, (kernel_out_axis, kernel_in_axis) + tuple(range(n)), image)
 
 
 class JaxBackend(Backend):
@@ -20,6 +26,10 @@ class JaxBackend(Backend):
         if dtype is None and isinstance(x, (float, np.ndarray)) and np.asarray(x).dtype == np.float64:
             dtype = "float32"
         return jnp.asarray(x, dtype=dtype)
+
+    def prepare_batch(self, array):
+        # jitted functions take NumPy arrays and move them to the device in C++, faster than jnp.asarray here
+        return array
 
     def to_numpy(self, x):
         return np.asarray(x)
@@ -58,6 +68,8 @@ class JaxBackend(Backend):
     floor = staticmethod(jnp.floor)
     log1p = staticmethod(jnp.log1p)
     expm1 = staticmethod(jnp.expm1)
+    # --- optimizers/schedules helper: cosine (CosineDecay)
+    cos = staticmethod(jnp.cos)
     maximum = staticmethod(jnp.maximum)
     minimum = staticmethod(jnp.minimum)
     where = staticmethod(jnp.where)
@@ -137,6 +149,12 @@ class JaxBackend(Backend):
         keep = jax.random.bernoulli(jax.random.wrap_key_data(key), 1.0 - rate, x.shape)
         return jnp.where(keep, x / (1.0 - rate), 0.0)
 
+    # einsum (normalization and attention layers)
+    def einsum(self, subscripts, *operands):
+        return jnp.einsum(subscripts, *operands)
+
+    rsqrt = staticmethod(jax.lax.rsqrt)
+
     # nn kernels
     def softmax(self, x, axis=-1):
         return jax.nn.softmax(x, axis=axis)
@@ -146,6 +164,57 @@ class JaxBackend(Backend):
 
     def logsumexp(self, x, axis=-1, keepdims=False):
         return jax.nn.logsumexp(x, axis=axis, keepdims=keepdims)
+
+    # convolution, pooling, padding (channels_last; lax pads "SAME" with the odd cell after, as Keras does)
+    def conv(self, x, kernel, strides, padding="valid", dilation_rate=None):
+        n = x.ndim - 2
+        padding = padding.upper() if isinstance(padding, str) else [tuple(p) for p in padding]
+        return jax.lax.conv_general_dilated(x, kernel, tuple(strides), padding, rhs_dilation=dilation_rate,
+                                            dimension_numbers=_conv_dimensions(n, n + 1, n))
+
+    def conv_transpose(self, x, kernel, strides, padding="valid", output_padding=None, dilation_rate=None):
+        # a stride-1 convolution of the stride-dilated input with the flipped kernel, padded to Keras's output
+        n = x.ndim - 2
+        dilation_rate = tuple(dilation_rate or (1,) * n)
+        trim = conv_transpose_padding(x.shape[1:-1], kernel.shape[:n], strides, padding, output_padding,
+                                      dilation_rate)
+        pads = [((k - 1) * d + lo, (k - 1) * d + hi) for k, d, (lo, hi) in zip(kernel.shape[:n], dilation_rate, trim)]
+        flipped = jnp.flip(kernel, axis=tuple(range(n)))
+        return jax.lax.conv_general_dilated(x, flipped, (1,) * n, pads, lhs_dilation=tuple(strides),
+                                            rhs_dilation=dilation_rate, dimension_numbers=_conv_dimensions(n, n, n + 1))
+
+    def max_pool(self, x, pool_size, strides, padding="valid"):
+        return self._pool(x, jax.lax.max, -jnp.inf, pool_size, strides, padding)
+
+    def avg_pool(self, x, pool_size, strides, padding="valid"):
+        sums = self._pool(x, jax.lax.add, 0.0, pool_size, strides, padding)
+        if padding == "valid":
+            return sums / float(np.prod(pool_size))
+        counts = self._pool(jnp.ones((1,) + x.shape[1:-1] + (1,), x.dtype), jax.lax.add, 0.0, pool_size, strides,
+                            padding)
+        return sums / counts
+
+    def _pool(self, x, op, init, pool_size, strides, padding):
+        return jax.lax.reduce_window(x, np.array(init, x.dtype), op, (1, *pool_size, 1), (1, *strides, 1),
+                                     padding.upper())
+
+    def pad(self, x, pad_width, constant_values=0):
+        return jnp.pad(x, [tuple(p) for p in pad_width], constant_values=constant_values)
+
+    # recurrent networks: the time loop is jax.lax.scan (one compiled step body) when traced (jit, grad);
+    # on concrete arrays the base Python loop, since an eager lax.scan compiles its body on every call.
+    def scan(self, step_fn, carry, sequences):
+        if not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((carry, sequences))):
+            return super().scan(step_fn, carry, sequences)
+
+        def body(carry, inputs_t):
+            carry, output = step_fn(list(carry), list(inputs_t))
+            return list(carry), output
+        carry, outputs = jax.lax.scan(body, list(carry), list(sequences))
+        return list(carry), outputs
+
+    def flip(self, x, axis):
+        return jnp.flip(x, axis)
 
     # autodiff and compilation
     def value_and_grad(self, fn, has_aux=False):

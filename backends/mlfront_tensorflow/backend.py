@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from mlfront.backend.base import Backend
+from mlfront.backend.base import Backend, conv_transpose_padding
 
 
 def _axis(axis):
@@ -65,6 +65,8 @@ class TensorFlowBackend(Backend):
     floor = staticmethod(tf.floor)
     log1p = staticmethod(tf.math.log1p)
     expm1 = staticmethod(tf.math.expm1)
+    # --- optimizers/schedules helper: cosine (CosineDecay)
+    cos = staticmethod(tf.cos)
     square = staticmethod(tf.square)
     sigmoid = staticmethod(tf.sigmoid)
     relu = staticmethod(tf.nn.relu)
@@ -155,6 +157,12 @@ class TensorFlowBackend(Backend):
     def dropout(self, key, x, rate):
         return tf.nn.experimental.stateless_dropout(x, rate, seed=key)
 
+    # einsum (normalization and attention layers)
+    def einsum(self, subscripts, *operands):
+        return tf.einsum(subscripts, *operands)
+
+    rsqrt = staticmethod(tf.math.rsqrt)
+
     # nn kernels
     def softmax(self, x, axis=-1):
         return tf.nn.softmax(x, axis=axis)
@@ -171,6 +179,59 @@ class TensorFlowBackend(Backend):
     def binary_crossentropy_from_logits(self, labels, logits):
         return tf.nn.sigmoid_cross_entropy_with_logits(labels, logits)
 
+    # convolution, pooling, padding (channels_last; TF pads "SAME" with the odd cell after, as Keras does)
+    def conv(self, x, kernel, strides, padding="valid", dilation_rate=None):
+        if not isinstance(padding, str):
+            x, padding = tf.pad(x, [(0, 0), *padding, (0, 0)]), "valid"
+        return tf.nn.convolution(x, kernel, strides=list(strides), padding=padding.upper(),
+                                 dilations=list(dilation_rate) if dilation_rate else None)
+
+    def conv_transpose(self, x, kernel, strides, padding="valid", output_padding=None, dilation_rate=None):
+        # the full ("VALID") transposed convolution, then trimmed to Keras's output lengths
+        n = len(x.shape) - 2
+        dilation_rate = tuple(dilation_rate or (1,) * n)
+        spatial, kernel_size = tuple(x.shape[1:-1]), tuple(kernel.shape[:n])
+        full = [(length - 1) * s + (k - 1) * d + 1 for length, k, s, d in zip(spatial, kernel_size, strides,
+                                                                               dilation_rate)]
+        if max(dilation_rate) > 1:  # TF's CPU kernel lacks dilation: the stride-1 equivalent forward convolution
+            edges = [((k - 1) * d, (k - 1) * d) for k, d in zip(kernel_size, dilation_rate)]
+            flipped = tf.transpose(tf.reverse(kernel, list(range(n))), list(range(n)) + [n + 1, n])
+            y = self.conv(x, flipped, strides, edges, dilation_rate)
+        else:
+            output_shape = tf.concat([tf.shape(x)[:1], tf.constant(full + [kernel.shape[n]], tf.int32)], 0)
+            y = tf.nn.conv_transpose(x, kernel, output_shape, strides=list(strides), padding="VALID")
+        trim = conv_transpose_padding(spatial, kernel_size, strides, padding, output_padding, dilation_rate)
+        cut = tuple(slice(max(-lo, 0), length - max(-hi, 0)) for (lo, hi), length in zip(trim, full))
+        y = y[(slice(None),) + cut + (slice(None),)]
+        return tf.pad(y, [(0, 0)] + [(max(lo, 0), max(hi, 0)) for lo, hi in trim] + [(0, 0)])
+
+    def max_pool(self, x, pool_size, strides, padding="valid"):
+        return tf.nn.pool(x, list(pool_size), "MAX", strides=list(strides), padding=padding.upper())
+
+    def avg_pool(self, x, pool_size, strides, padding="valid"):
+        return tf.nn.pool(x, list(pool_size), "AVG", strides=list(strides), padding=padding.upper())
+
+    def pad(self, x, pad_width, constant_values=0):
+        return tf.pad(x, [tuple(p) for p in pad_width], constant_values=constant_values)
+
+    # recurrent networks: the time loop is a tf.while_loop writing a TensorArray (works inside tf.function).
+    # The first step runs before the loop, so the outputs' dtype and shape are known.
+    def scan(self, step_fn, carry, sequences):
+        steps = sequences[0].shape[0]  # a Python int keeps the stacked outputs' time axis known
+        steps = tf.shape(sequences[0])[0] if steps is None else steps
+        carry, first = step_fn(list(carry), [x[0] for x in sequences])
+        outputs = tf.TensorArray(first.dtype, size=steps, element_shape=first.shape).write(0, first)
+
+        def body(t, carry, outputs):
+            carry, output = step_fn(list(carry), [x[t] for x in sequences])
+            return t + 1, list(carry), outputs.write(t, output)
+
+        _, carry, outputs = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(1), list(carry), outputs))
+        return list(carry), outputs.stack()
+
+    def flip(self, x, axis):
+        return tf.reverse(x, [axis])
+
     # autodiff and compilation
     def value_and_grad(self, fn, has_aux=False):
         def value_and_grad_fn(params, *args, **kwargs):
@@ -186,6 +247,48 @@ class TensorFlowBackend(Backend):
         if not jit:
             return fn
         # Concrete shapes (one trace per batch shape: the full batches and the last one) keep the core simple.
-        return tf.function(fn, jit_compile=(jit == "xla") or None)
+        # No autograph: the core never branches on tensor values, and autograph's conversion dominates tracing time.
+        return _FlatCallFunction(tf.function(fn, autograph=False, jit_compile=(jit == "xla") or None))
 
     stop_gradient = staticmethod(tf.stop_gradient)
+
+
+class _FlatCallFunction:
+    """A tf.function called through its traced concrete function with flat tensor inputs.
+
+    `tf.function.__call__` re-derives the trace type of every argument on every call (about 30 us per tensor);
+    a training step passes every weight and optimizer slot, so that alone can cost more than the step. Here the
+    concrete function is looked up once per argument signature (shapes, dtypes, Python values) and then called
+    with the flat tensors. Falls back to the public call if the concrete-function API is unavailable.
+    """
+
+    def __init__(self, function):
+        self.function = function
+        self.concrete = {}
+
+    def __call__(self, *args):
+        flat = tf.nest.flatten(args)
+        signature = tuple((tuple(x.shape), x.dtype) if isinstance(x, tf.Tensor) else x for x in flat)
+        concrete = self.concrete.get(signature)
+        if concrete is None:
+            concrete = self.concrete[signature] = self.function.get_concrete_function(*args)
+        tensors = [x for x in flat if isinstance(x, tf.Tensor)]
+        try:
+            return concrete._call_flat(tensors, concrete.captured_inputs)
+        except (AttributeError, TypeError):
+            return concrete(*args)
+
+
+# ---------------------------------------------------------------------- mlfront.Variable in TensorFlow ops
+# `tf_tensor + variable` converts the right operand with TensorFlow's conversion registry, which would read the
+# Variable through `__array__` (a NumPy copy: wrong inside tf.function). Convert it to the array it holds.
+def _convert_variable(variable, dtype=None, name=None, as_ref=False):
+    return tf.convert_to_tensor(variable.value, dtype=dtype)
+
+
+def _register_variable_conversion():
+    from mlfront.variables import Variable
+    tf.register_tensor_conversion_function(Variable, _convert_variable)
+
+
+_register_variable_conversion()

@@ -14,6 +14,70 @@ import abc
 import math
 
 
+# ---------------------------------------------------------------------- convolution shape arithmetic
+# Plain-Python helpers shared by the adapters (padding pairs) and the conv/pooling layers (output shapes).
+def conv_output_length(length, kernel_size, stride, padding, dilation=1):
+    """Output length of a convolution/pooling window along one axis (None stays None).
+
+    `padding` is "valid", "same", "causal" or an explicit (before, after) pair.
+    """
+    if length is None:
+        return None
+    extent = (kernel_size - 1) * dilation + 1
+    if padding in ("same", "causal"):
+        return -(-length // stride)
+    before, after = (0, 0) if padding == "valid" else padding
+    return max((length + before + after - extent) // stride + 1, 0)
+
+
+def same_padding(length, kernel_size, stride, dilation=1):
+    """(before, after) padding of "same" along one axis; the odd cell goes after (TensorFlow/Keras rule)."""
+    extent = (kernel_size - 1) * dilation + 1
+    total = max((-(-length // stride) - 1) * stride + extent - length, 0)
+    return total // 2, total - total // 2
+
+
+def explicit_padding(padding, spatial_shape, kernel_size, strides, dilation_rate=None):
+    """`padding` ("valid", "same" or pairs) as a list of (before, after) pairs, one per spatial axis."""
+    dilation_rate = dilation_rate or (1,) * len(spatial_shape)
+    if padding == "valid":
+        return [(0, 0)] * len(spatial_shape)
+    if padding == "same":
+        return [same_padding(n, k, s, d) for n, k, s, d in zip(spatial_shape, kernel_size, strides, dilation_rate)]
+    return [tuple(int(p) for p in pair) for pair in padding]
+
+
+def conv_transpose_output_length(length, kernel_size, stride, padding, output_padding=None, dilation=1):
+    """Output length of a transposed convolution along one axis (Keras's formula; None stays None)."""
+    if length is None:
+        return None
+    extent = (kernel_size - 1) * dilation + 1
+    if output_padding is None:
+        return length * stride if padding == "same" else length * stride + max(extent - stride, 0)
+    crop = extent // 2 if padding == "same" else 0
+    return (length - 1) * stride + extent - 2 * crop + output_padding
+
+
+def conv_transpose_padding(spatial_shape, kernel_size, strides, padding, output_padding=None, dilation_rate=None):
+    """(before, after) per spatial axis that turn the full transposed convolution into Keras's output.
+
+    The full result along an axis is `(length - 1) * stride + extent` long; negative values cut cells off,
+    positive ones add zeros. The cut at the start is the "before" padding of the forward convolution whose
+    gradient this is (the odd cell after, as in TensorFlow); the end is cut or extended to
+    `conv_transpose_output_length`.
+    """
+    n = len(spatial_shape)
+    dilation_rate = dilation_rate or (1,) * n
+    output_padding = output_padding or (None,) * n
+    pairs = []
+    for length, k, s, p, d in zip(spatial_shape, kernel_size, strides, output_padding, dilation_rate):
+        full = (length - 1) * s + (k - 1) * d + 1
+        out = conv_transpose_output_length(length, k, s, padding, p, d)
+        crop = max(full - out, 0) // 2 if padding == "same" else 0
+        pairs.append((-crop, out - full + crop))
+    return pairs
+
+
 class Backend(abc.ABC):
     """Abstract engine adapter. Subclasses set `name` and implement every abstract method."""
 
@@ -94,6 +158,10 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def expm1(self, x): """exp(x) - 1, accurate near 0."""
+
+    # --- optimizers/schedules helper: cosine (CosineDecay)
+    @abc.abstractmethod
+    def cos(self, x): """Cosine (radians)."""
 
     # ------------------------------------------------------------------ reductions
     @abc.abstractmethod
@@ -190,7 +258,49 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def stop_gradient(self, x): """`x`, treated as a constant by autodiff."""
 
+    # ------------------------------------------------------------------ convolution, pooling, padding
+    # Images are channels_last: (batch, *spatial, channels), 1 to 3 spatial axes. `strides`, `pool_size`,
+    # `dilation_rate` are tuples with one int per spatial axis. `padding` is "valid", "same" (any odd cell of
+    # padding goes after: bottom/right, as in Keras) or explicit [(before, after), ...] per spatial axis;
+    # `explicit_padding` (module level) turns the strings into pairs.
+    @abc.abstractmethod
+    def conv(self, x, kernel, strides, padding="valid", dilation_rate=None):
+        """Convolution (cross-correlation) of `x` (batch, *spatial, in) with `kernel` (*kernel_size, in, out)."""
+
+    @abc.abstractmethod
+    def conv_transpose(self, x, kernel, strides, padding="valid", output_padding=None, dilation_rate=None):
+        """Transposed convolution of `x` (batch, *spatial, in) with `kernel` (*kernel_size, out, in).
+
+        `padding` is "valid" or "same"; output lengths follow `conv_transpose_output_length` and the output is
+        the full transposed convolution trimmed by `conv_transpose_padding` (Keras's convention on every engine).
+        """
+
+    @abc.abstractmethod
+    def max_pool(self, x, pool_size, strides, padding="valid"):
+        """Maximum over windows; `padding` is "valid" or "same" (padded cells never win)."""
+
+    @abc.abstractmethod
+    def avg_pool(self, x, pool_size, strides, padding="valid"):
+        """Mean over windows; `padding` is "valid" or "same" (padded cells are left out of the mean)."""
+
+    @abc.abstractmethod
+    def pad(self, x, pad_width, constant_values=0):
+        """`x` padded with `constant_values`; `pad_width` holds a (before, after) pair for every axis."""
+
+    # ------------------------------------------------------------------ einsum (normalization and attention layers)
+    @abc.abstractmethod
+    def einsum(self, subscripts, *operands):
+        """Einstein summation, like `numpy.einsum("btnh,bsnh->bnts", q, k)` (explicit `->` output)."""
+
+    def rsqrt(self, x):
+        """1 / sqrt(x)."""
+        return 1.0 / self.sqrt(x)
+
     # ------------------------------------------------------------------ composites, written once
+    def prepare_batch(self, array):
+        """A NumPy batch made ready to pass to a compiled step (by default: converted to an engine array)."""
+        return self.convert(array)
+
     def full(self, shape, value, dtype="float32"):
         return self.ones(shape, dtype) * value
 
@@ -284,3 +394,124 @@ class Backend(abc.ABC):
 
     def global_norm(self, xs):
         return self.sqrt(sum(self.sum(x * x) for x in xs))
+
+    # ------------------------------------------------------------------ recurrent networks (time loops)
+    # `scan` is the time loop: a Python loop here (what eager torch does anyway); jax and tensorflow override it
+    # with their compiled loops. `simple_rnn` / `lstm` / `gru` are the Keras cells (Keras weight layout) written
+    # once on `rnn`; an adapter may override them with a fused kernel when its math matches, calling these
+    # composites for the cases the kernel does not cover (masks, recurrent dropout, other activations).
+    def scan(self, step_fn, carry, sequences):
+        """Loop `step_fn(carry, inputs_t) -> (carry, output_t)` over the leading (time) axis.
+
+        `carry` is a list of arrays; `sequences` a list of arrays whose first axis is time, and `inputs_t`
+        the list of their slices at one step. Returns `(final carry, outputs stacked on a new first axis)`.
+        """
+        outputs = []
+        for t in range(self.shape(sequences[0])[0]):
+            carry, output = step_fn(list(carry), [x[t] for x in sequences])
+            outputs.append(output)
+        return list(carry), self.stack(outputs, axis=0)
+
+    def flip(self, x, axis):
+        """`x` with its entries along `axis` in reverse order."""
+        n = self.shape(x)[axis]
+        return self.take(x, self.arange(n - 1, -1, -1), axis=axis)
+
+    def rnn(self, step_fn, inputs, initial_state, mask=None, go_backwards=False, zero_output_for_mask=False):
+        """Run a recurrent cell over `inputs` (batch, time, ...).
+
+        `step_fn(inputs_t, states) -> (output_t, new_states)`; the first state has the output's shape.
+        `mask` (batch, time), bool: a masked step keeps the states and repeats the previous output (the first
+        state), or outputs zeros with `zero_output_for_mask`. `go_backwards` runs from the last step and
+        returns the outputs in that order. Returns `(outputs (batch, time, units), final_states)`.
+        """
+        rank = len(self.shape(inputs))
+        sequences = [self.transpose(inputs, (1, 0) + tuple(range(2, rank)))]
+        if mask is not None:
+            sequences.append(self.transpose(mask, (1, 0)))
+        if go_backwards:
+            sequences = [self.flip(s, 0) for s in sequences]
+
+        def step(states, inputs_t):
+            output, new_states = step_fn(inputs_t[0], states)
+            if mask is None:
+                return list(new_states), output
+            keep = self.expand_dims(inputs_t[1], -1)
+            new_states = [self.where(keep, new, old) for new, old in zip(new_states, states)]
+            previous = self.zeros_like(output) if zero_output_for_mask else states[0]
+            return new_states, self.where(keep, output, previous)
+
+        states, outputs = self.scan(step, list(initial_state), sequences)
+        return self.transpose(outputs, (1, 0, 2)), states
+
+    def simple_rnn(self, inputs, initial_state, kernel, recurrent_kernel, bias=None, activation=None, mask=None,
+                   go_backwards=False, zero_output_for_mask=False, recurrent_dropout_mask=None):
+        """Keras SimpleRNN: `h = activation(x @ kernel + bias + h @ recurrent_kernel)` (tanh when None).
+
+        `initial_state` is `[h]`; returns `(outputs, [h])`. `recurrent_dropout_mask` multiplies `h` before
+        the recurrent product.
+        """
+        activation = activation or self.tanh
+        projected = self.affine(inputs, kernel, bias)
+
+        def step(x, states):
+            h = states[0] if recurrent_dropout_mask is None else states[0] * recurrent_dropout_mask
+            h = activation(x + self.matmul(h, recurrent_kernel))
+            return h, [h]
+        return self.rnn(step, projected, initial_state, mask, go_backwards, zero_output_for_mask)
+
+    def lstm(self, inputs, initial_state, kernel, recurrent_kernel, bias=None, activation=None,
+             recurrent_activation=None, mask=None, go_backwards=False, zero_output_for_mask=False,
+             recurrent_dropout_mask=None):
+        """Keras LSTM with gates i, f, c, o in that order along the last axis of the weights.
+
+        `kernel` (features, 4 * units), `recurrent_kernel` (units, 4 * units), `bias` (4 * units,);
+        `activation` tanh and `recurrent_activation` sigmoid when None. `initial_state` is `[h, c]`;
+        returns `(outputs, [h, c])`.
+        """
+        activation = activation or self.tanh
+        gate = recurrent_activation or self.sigmoid
+        units = self.shape(recurrent_kernel)[0]
+        projected = self.affine(inputs, kernel, bias)  # the input part of every step in one product
+
+        def step(x, states):
+            h, c = states
+            if recurrent_dropout_mask is not None:
+                h = h * recurrent_dropout_mask
+            z = x + self.matmul(h, recurrent_kernel)
+            i, f = gate(z[:, :units]), gate(z[:, units:2 * units])
+            c = f * c + i * activation(z[:, 2 * units:3 * units])
+            h = gate(z[:, 3 * units:]) * activation(c)
+            return h, [h, c]
+        return self.rnn(step, projected, initial_state, mask, go_backwards, zero_output_for_mask)
+
+    def gru(self, inputs, initial_state, kernel, recurrent_kernel, bias=None, reset_after=True, activation=None,
+            recurrent_activation=None, mask=None, go_backwards=False, zero_output_for_mask=False,
+            recurrent_dropout_mask=None):
+        """Keras GRU with gates z, r, h in that order along the last axis of the weights.
+
+        `bias` is (3 * units,), or (2, 3 * units) (input and recurrent biases) when `reset_after`, which
+        applies the reset gate after the recurrent product. `initial_state` is `[h]`; returns `(outputs, [h])`.
+        """
+        activation = activation or self.tanh
+        gate = recurrent_activation or self.sigmoid
+        units = self.shape(recurrent_kernel)[0]
+        input_bias, recurrent_bias = (bias[0], bias[1]) if reset_after and bias is not None else (bias, None)
+        projected = self.affine(inputs, kernel, input_bias)
+
+        def step(x, states):
+            h = states[0]
+            h_in = h if recurrent_dropout_mask is None else h * recurrent_dropout_mask
+            if reset_after:
+                inner = self.affine(h_in, recurrent_kernel, recurrent_bias)
+            else:
+                inner = self.matmul(h_in, recurrent_kernel[:, :2 * units])
+            z = gate(x[:, :units] + inner[:, :units])
+            r = gate(x[:, units:2 * units] + inner[:, units:2 * units])
+            if reset_after:
+                candidate = r * inner[:, 2 * units:]
+            else:
+                candidate = self.matmul(r * h_in, recurrent_kernel[:, 2 * units:])
+            h = z * h + (1.0 - z) * activation(x[:, 2 * units:] + candidate)
+            return h, [h]
+        return self.rnn(step, projected, initial_state, mask, go_backwards, zero_output_for_mask)

@@ -1,0 +1,229 @@
+"""MultiHeadAttention (Keras weight layout)."""
+
+import math
+
+from mlfront import backend as _backend
+from mlfront.layers import graph as _graph
+from mlfront.layers.base import Layer, _shape_of, next_key, resolve_training
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+class MultiHeadAttention(Layer):
+    """Multi-head (scaled dot-product) attention, as in "Attention Is All You Need".
+
+    `query` (batch, *T, query_dim) attends to `value` (batch, *S, value_dim) through `key` (`value` when None):
+    each head projects them to `key_dim` / `value_dim` features, takes `softmax(q . k / sqrt(key_dim))` over the
+    key positions (masked by `attention_mask`), averages the projected values with these weights, and the
+    heads are projected together to the output.
+
+    Args:
+        num_heads: number of attention heads.
+        key_dim: size of each head for query and key.
+        value_dim: size of each head for value (`key_dim` when None).
+        dropout: dropout rate on the attention weights (in training).
+        use_bias: whether the projections have biases.
+        output_shape: the size of the output's last axis (the query's last axis when None).
+        attention_axes: the axes attention runs over (by default every axis between batch and features).
+        kernel_initializer / bias_initializer, kernel_regularizer / bias_regularizer: of every projection.
+
+    Call arguments:
+        query, value, key (optional): arrays; `layer([query, value])` or `layer([query, value, key])` also work.
+        attention_mask: boolean (batch, *T, *S); False blocks attention from a query position to a key position.
+        return_attention_scores: also return the weights, shaped (batch, num_heads, *T, *S).
+        training: whether dropout is active.
+        use_causal_mask: block attention to later positions (one attention axis only).
+
+    Weights, in order: query kernel (query_dim, num_heads, key_dim) and bias (num_heads, key_dim), key kernel
+    and bias, value kernel (value_dim_in, num_heads, value_dim) and bias, output kernel
+    (num_heads, value_dim, output_dim) and bias (output_dim,).
+    """
+
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
+                 attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        for arg, value in (("num_heads", num_heads), ("key_dim", key_dim), ("value_dim", value_dim)):
+            if value is not None and (not isinstance(value, int) or value <= 0):
+                raise ValueError(f"MultiHeadAttention '{self.name}': `{arg}` must be a positive integer, "
+                                 f"got {value!r}.")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"MultiHeadAttention '{self.name}': `dropout` must be in [0, 1), got {dropout!r}.")
+        if isinstance(output_shape, (list, tuple)):
+            if len(output_shape) != 1:
+                raise ValueError(f"MultiHeadAttention '{self.name}': only a single output size is supported, got "
+                                 f"output_shape={output_shape!r}.")
+            output_shape = output_shape[0]
+        self.num_heads = num_heads
+        self.key_dim = key_dim
+        self.value_dim = value_dim or key_dim
+        self.dropout = float(dropout)
+        self.use_bias = use_bias
+        self.output_shape = output_shape
+        self.attention_axes = None if attention_axes is None else \
+            ((attention_axes,) if isinstance(attention_axes, int) else tuple(attention_axes))
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.bias_regularizer = bias_regularizer
+        self.seed = seed
+        self._symbolic_scores = False
+
+    # ------------------------------------------------------------------ weights
+    def _projection(self, name, kernel_shape, bias_shape):
+        kernel = self.add_weight(f"{name}/kernel", kernel_shape, self.kernel_initializer, self.kernel_regularizer)
+        bias = self.add_weight(f"{name}/bias", bias_shape, self.bias_initializer, self.bias_regularizer) \
+            if self.use_bias else None
+        return kernel, bias
+
+    def build(self, query_shape, value_shape=None, key_shape=None):
+        """Create the projections for inputs of these shapes (`value_shape` defaults to `query_shape`)."""
+        if isinstance(query_shape, list):  # called on [query, value(, key)]
+            query_shape, value_shape, key_shape = (list(query_shape) + [None, None])[:3]
+        value_shape = tuple(value_shape or query_shape)
+        key_shape = tuple(key_shape or value_shape)
+        query_shape = tuple(query_shape)
+        for name, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
+            if shape[-1] is None:
+                raise ValueError(f"MultiHeadAttention '{self.name}': the last axis of `{name}` must have a known "
+                                 f"size, got shape {shape}.")
+        if len(query_shape) != len(value_shape) or len(key_shape) != len(value_shape):
+            raise ValueError(f"MultiHeadAttention '{self.name}': query, value and key must have the same rank, got "
+                             f"shapes {query_shape}, {value_shape}, {key_shape}.")
+        rank = len(query_shape)
+        axes = self.attention_axes or tuple(range(1, rank - 1))
+        self._attention_axes = tuple(sorted(a % rank for a in axes))
+        if not self._attention_axes or any(a in (0, rank - 1) for a in self._attention_axes):
+            raise ValueError(f"MultiHeadAttention '{self.name}': `attention_axes` must name axes between the batch "
+                             f"and the features axes of inputs of rank {rank}, got {self.attention_axes}.")
+        self._output_dim = self.output_shape or query_shape[-1]
+        heads = self.num_heads
+        self.query_kernel, self.query_bias = self._projection("query", (query_shape[-1], heads, self.key_dim),
+                                                              (heads, self.key_dim))
+        self.key_kernel, self.key_bias = self._projection("key", (key_shape[-1], heads, self.key_dim),
+                                                          (heads, self.key_dim))
+        self.value_kernel, self.value_bias = self._projection("value", (value_shape[-1], heads, self.value_dim),
+                                                              (heads, self.value_dim))
+        self.output_kernel, self.output_bias = self._projection("attention_output",
+                                                                (heads, self.value_dim, self._output_dim),
+                                                                (self._output_dim,))
+        self._equations(rank)
+        self.built = True
+
+    def _equations(self, rank):
+        """The einsum equations of the projections and of the attention for inputs of `rank`."""
+        t = _LETTERS[:rank - 1]  # batch and positions of the query
+        s = "".join(_LETTERS[rank - 1 + i] if i in self._attention_axes else c for i, c in enumerate(t))
+        self._project_in = f"{t}x,xny->{t}ny"
+        self._project_out = f"{t}ny,nyx->{t}x"
+        # Scores: batch and non-attention axes, then heads, then the query's and the key's attention positions.
+        free = "".join(c for i, c in enumerate(t) if i not in self._attention_axes)
+        t_att = "".join(t[i] for i in self._attention_axes)
+        s_att = "".join(s[i] for i in self._attention_axes)
+        scores = f"{free}n{t_att}{s_att}"
+        self._scores_equation = f"{t}ny,{s}ny->{scores}"
+        self._combine_equation = f"{scores},{s}ny->{t}ny"
+        self._num_key_axes = len(self._attention_axes)
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, query, value=None, key=None, **kwargs):
+        if value is None and isinstance(query, (list, tuple)):
+            if not 2 <= len(query) <= 3:
+                raise ValueError(f"MultiHeadAttention '{self.name}': a list input must be [query, value] or "
+                                 f"[query, value, key], got {len(query)} tensors.")
+            query, value, key = (list(query) + [None])[:3]
+        if value is None:
+            raise ValueError(f"MultiHeadAttention '{self.name}': `value` is required (pass the query again for "
+                             f"self-attention).")
+        if not self.built:
+            shape = (lambda t: tuple(t.shape)) if _graph.is_symbolic([query, value, key]) else _shape_of
+            self.build(shape(query), shape(value), None if key is None else shape(key))
+        if _graph.is_symbolic([query, value, key]):
+            # compute_output_shape sees only shapes: tell it whether the scores are an output too
+            self._symbolic_scores = bool(kwargs.get("return_attention_scores"))
+            try:
+                return super().__call__([query, value] + ([key] if key is not None else []), **kwargs)
+            finally:
+                self._symbolic_scores = False
+        return super().__call__(query, value, key, **kwargs)
+
+    def call(self, query, value=None, key=None, attention_mask=None, return_attention_scores=False,
+             training=None, use_causal_mask=False):
+        if isinstance(query, (list, tuple)):  # replayed from a functional graph as [query, value(, key)]
+            query, value, key = (list(query) + [None])[:3]
+        B = _backend.get()
+        key = value if key is None else key
+        q = B.einsum(self._project_in, query, self.query_kernel.value)
+        k = B.einsum(self._project_in, key, self.key_kernel.value)
+        v = B.einsum(self._project_in, value, self.value_kernel.value)
+        if self.use_bias:
+            q, k, v = q + self.query_bias.value, k + self.key_bias.value, v + self.value_bias.value
+        scores = B.einsum(self._scores_equation, q * (1.0 / math.sqrt(self.key_dim)), k)
+        mask = self._attention_mask(B, scores, query, attention_mask, use_causal_mask)
+        weights = self._masked_softmax(B, scores, mask)
+        dropped = weights
+        if self.dropout and resolve_training(training):
+            dropped = B.dropout(next_key(), weights, self.dropout)
+        attended = B.einsum(self._combine_equation, dropped, v)
+        output = B.einsum(self._project_out, attended, self.output_kernel.value)
+        if self.use_bias:
+            output = output + self.output_bias.value
+        return (output, weights) if return_attention_scores else output
+
+    def _attention_mask(self, B, scores, query, attention_mask, use_causal_mask):
+        """A boolean mask broadcastable to the scores, or None."""
+        mask = None
+        if attention_mask is not None:
+            mask = B.cast(attention_mask, "bool")
+            # (batch, *T, *S) -> (batch, 1, *T, *S): one axis for the heads (more for non-attention axes)
+            while len(B.shape(mask)) < len(B.shape(scores)):
+                mask = B.expand_dims(mask, -2 * self._num_key_axes - 1)
+        if use_causal_mask:
+            if self._num_key_axes != 1:
+                raise ValueError(f"MultiHeadAttention '{self.name}': `use_causal_mask` needs a single attention "
+                                 f"axis, got {self._attention_axes}.")
+            t, s = B.shape(scores)[-2:]
+            causal = B.expand_dims(B.arange(t), -1) >= B.expand_dims(B.arange(s), 0)
+            mask = causal if mask is None else _logical_and(B, mask, causal)
+        return mask
+
+    def _masked_softmax(self, B, scores, mask):
+        """Softmax over the key positions (the last attention axes); masked entries get no weight."""
+        if mask is not None:
+            mask = B.broadcast_to(mask, B.shape(scores))
+            scores = B.where(mask, scores, B.full(B.shape(scores), -1e9, B.dtype(scores)))
+        if self._num_key_axes == 1:
+            return B.softmax(scores, axis=-1)
+        shape = B.shape(scores)
+        flat = B.reshape(scores, shape[:-self._num_key_axes] + (-1,))
+        return B.reshape(B.softmax(flat, axis=-1), shape)
+
+    # ------------------------------------------------------------------ shapes and config
+    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+        if isinstance(query_shape, list):
+            query_shape, value_shape = query_shape[0], query_shape[1]
+        query_shape = tuple(query_shape)
+        value_shape = tuple(value_shape or query_shape)
+        output = query_shape[:-1] + (self.output_shape or query_shape[-1],)
+        if not self._symbolic_scores:
+            return output
+        rank = len(query_shape)
+        axes = self.attention_axes or tuple(range(1, rank - 1))
+        axes = tuple(sorted(a % rank for a in axes))
+        free = tuple(query_shape[i] for i in range(rank - 1) if i not in axes)
+        scores = free + (self.num_heads,) + tuple(query_shape[i] for i in axes) + tuple(value_shape[i] for i in axes)
+        return [output, scores]
+
+    def get_config(self):
+        return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
+                "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias,
+                "output_shape": self.output_shape, "attention_axes": self.attention_axes,
+                "kernel_initializer": self.kernel_initializer, "bias_initializer": self.bias_initializer,
+                "kernel_regularizer": self.kernel_regularizer, "bias_regularizer": self.bias_regularizer,
+                "seed": self.seed}
+
+
+def _logical_and(B, a, b):
+    a, b = B.cast(a, "bool"), B.cast(b, "bool")
+    return B.where(a, b, B.zeros_like(b))

@@ -1,0 +1,196 @@
+"""Normalization layers: BatchNormalization, LayerNormalization."""
+
+from mlfront import backend as _backend
+from mlfront.layers.base import Layer, resolve_training
+
+
+def _normalize_axes(layer, axis, rank):
+    """`axis` (int or list of ints) as a sorted tuple of non-negative axes of a rank-`rank` input."""
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    result = []
+    for a in axes:
+        if not -rank <= a < rank:
+            raise ValueError(f"{type(layer).__name__} '{layer.name}': `axis` {axis!r} is out of range for inputs "
+                             f"of rank {rank}.")
+        result.append(a % rank)
+    if 0 in result and rank > 1:
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': `axis` {axis!r} cannot include the batch axis 0.")
+    return tuple(sorted(set(result)))
+
+
+def _check_known(layer, input_shape, axes):
+    for a in axes:
+        if input_shape[a] is None:
+            raise ValueError(f"{type(layer).__name__} '{layer.name}': axis {a} of the input must have a known size, "
+                             f"got input shape {tuple(input_shape)}.")
+
+
+class BatchNormalization(Layer):
+    """Normalizes its inputs with the batch's statistics in training and moving averages in inference.
+
+    In training: `gamma * (x - mean(x)) / sqrt(var(x) + epsilon) + beta`, statistics taken over every axis
+    but `axis` (variance biased), and the moving statistics are updated as
+    `moving = moving * momentum + batch_statistic * (1 - momentum)`. In inference (or when the layer is frozen
+    with `trainable = False`) the moving statistics are used instead.
+
+    Args:
+        axis: the features axis (normalized per entry along it); -1 for channels_last.
+        momentum: momentum of the moving averages.
+        epsilon: small float added to the variance.
+        center / scale: whether to learn the offset `beta` / the factor `gamma`.
+        beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer: initializers.
+        beta_regularizer / gamma_regularizer: weight penalties.
+
+    Weights (in order): gamma, beta (trainable), moving_mean, moving_variance (non-trainable).
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
+                 moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
+                 beta_constraint=None, gamma_constraint=None, synchronized=False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            if len(axis) != 1:
+                raise ValueError(f"BatchNormalization '{self.name}': `axis` must be a single integer, got {axis!r}.")
+            axis = axis[0]
+        self.axis = int(axis)
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.center = center
+        self.scale = scale
+        self.beta_initializer = beta_initializer
+        self.gamma_initializer = gamma_initializer
+        self.moving_mean_initializer = moving_mean_initializer
+        self.moving_variance_initializer = moving_variance_initializer
+        self.beta_regularizer = beta_regularizer
+        self.gamma_regularizer = gamma_regularizer
+        self.synchronized = synchronized
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        (self._axis,) = _normalize_axes(self, self.axis, rank)
+        _check_known(self, input_shape, (self._axis,))
+        self._reduction_axes = tuple(a for a in range(rank) if a != self._axis)
+        self._param_shape = tuple(input_shape[a] if a == self._axis else 1 for a in range(rank))
+        size = (input_shape[self._axis],)
+        self.gamma = self.add_weight("gamma", size, self.gamma_initializer, self.gamma_regularizer) \
+            if self.scale else None
+        self.beta = self.add_weight("beta", size, self.beta_initializer, self.beta_regularizer) \
+            if self.center else None
+        self.moving_mean = self.add_weight("moving_mean", size, self.moving_mean_initializer, trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", size, self.moving_variance_initializer,
+                                               trainable=False)
+        self.built = True
+
+    def _broadcast(self, B, x):
+        return B.reshape(x, self._param_shape)
+
+    def call(self, inputs, training=None, mask=None):
+        B = _backend.get()
+        # A frozen layer normalizes with its moving statistics even in training, as in Keras.
+        if resolve_training(training) and self.trainable:
+            mean, variance = self._moments(B, inputs, mask)
+            self._update_moving(B, self.moving_mean, mean)
+            self._update_moving(B, self.moving_variance, variance)
+            mean, variance = self._broadcast(B, mean), self._broadcast(B, variance)
+        else:
+            mean = self._broadcast(B, self.moving_mean.value)
+            variance = self._broadcast(B, self.moving_variance.value)
+        factor = B.rsqrt(variance + self.epsilon)
+        if self.gamma is not None:
+            factor = factor * self._broadcast(B, self.gamma.value)
+        outputs = (inputs - mean) * factor
+        if self.beta is not None:
+            outputs = outputs + self._broadcast(B, self.beta.value)
+        return outputs
+
+    def _moments(self, B, inputs, mask):
+        """Batch mean and (biased) variance over the reduction axes; masked entries are left out."""
+        if mask is None:
+            return B.mean(inputs, axis=self._reduction_axes), B.var(inputs, axis=self._reduction_axes)
+        weights = B.cast(mask, B.dtype(inputs))
+        while len(B.shape(weights)) < len(B.shape(inputs)):
+            weights = B.expand_dims(weights, -1)
+        weights = B.broadcast_to(weights, B.shape(inputs))
+        count = B.maximum(B.sum(weights, axis=self._reduction_axes, keepdims=True), 1e-7)
+        mean = B.sum(inputs * weights, axis=self._reduction_axes, keepdims=True) / count
+        variance = B.sum(B.square(inputs - mean) * weights, axis=self._reduction_axes, keepdims=True) / count
+        return B.reshape(mean, (-1,)), B.reshape(variance, (-1,))
+
+    def _update_moving(self, B, variable, batch_value):
+        batch_value = B.stop_gradient(batch_value)
+        variable.assign(variable.value * self.momentum + batch_value * (1.0 - self.momentum))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                "beta_initializer": self.beta_initializer,
+                "gamma_initializer": self.gamma_initializer,
+                "moving_mean_initializer": self.moving_mean_initializer,
+                "moving_variance_initializer": self.moving_variance_initializer,
+                "beta_regularizer": self.beta_regularizer,
+                "gamma_regularizer": self.gamma_regularizer,
+                "synchronized": self.synchronized}
+
+
+class LayerNormalization(Layer):
+    """Normalizes each sample over `axis`: `gamma * (x - mean) / sqrt(var + epsilon) + beta`.
+
+    Args:
+        axis: the axis or axes normalized over (and the shape of gamma / beta); -1 by default.
+        epsilon: small float added to the variance.
+        center / scale: whether to learn the offset `beta` / the factor `gamma`.
+        beta_initializer, gamma_initializer: initializers; beta_regularizer, gamma_regularizer: penalties.
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = list(axis) if isinstance(axis, (list, tuple)) else int(axis)
+        self.epsilon = float(epsilon)
+        self.center = center
+        self.scale = scale
+        self.beta_initializer = beta_initializer
+        self.gamma_initializer = gamma_initializer
+        self.beta_regularizer = beta_regularizer
+        self.gamma_regularizer = gamma_regularizer
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        self._axes = _normalize_axes(self, self.axis, rank)
+        _check_known(self, input_shape, self._axes)
+        size = tuple(input_shape[a] for a in self._axes)
+        self._param_shape = tuple(input_shape[a] if a in self._axes else 1 for a in range(rank))
+        self.gamma = self.add_weight("gamma", size, self.gamma_initializer, self.gamma_regularizer) \
+            if self.scale else None
+        self.beta = self.add_weight("beta", size, self.beta_initializer, self.beta_regularizer) \
+            if self.center else None
+        self.built = True
+
+    def call(self, inputs):
+        B = _backend.get()
+        mean = B.mean(inputs, axis=self._axes, keepdims=True)
+        variance = B.var(inputs, axis=self._axes, keepdims=True)
+        factor = B.rsqrt(variance + self.epsilon)
+        if self.gamma is not None:
+            factor = factor * B.reshape(self.gamma.value, self._param_shape)
+        outputs = (inputs - mean) * factor
+        if self.beta is not None:
+            outputs = outputs + B.reshape(self.beta.value, self._param_shape)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
+                "scale": self.scale, "beta_initializer": self.beta_initializer,
+                "gamma_initializer": self.gamma_initializer,
+                "beta_regularizer": self.beta_regularizer,
+                "gamma_regularizer": self.gamma_regularizer}

@@ -1,0 +1,160 @@
+"""Reshaping layers: Reshape, Permute, RepeatVector, and Lambda (any function as a layer)."""
+
+import inspect
+import math
+
+from mlfront import backend as _backend
+from mlfront.layers.base import Layer
+
+
+class Reshape(Layer):
+    """Reshapes every sample to `target_shape` (the batch axis is kept).
+
+    Args:
+        target_shape: the new shape without the batch axis; one entry may be -1 (inferred).
+    """
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        target_shape = tuple(int(d) for d in ((target_shape,) if isinstance(target_shape, int) else target_shape))
+        if sum(d == -1 for d in target_shape) > 1 or any(d < -1 or d == 0 for d in target_shape):
+            raise ValueError(f"Reshape '{self.name}': `target_shape` must hold positive sizes and at most one -1, "
+                             f"got {target_shape}.")
+        self.target_shape = target_shape
+
+    def _resolve(self, sample_shape):
+        """`target_shape` with its -1 filled in for samples of `sample_shape` (-1 stays None when unknown)."""
+        if None in sample_shape:
+            return tuple(None if d == -1 else d for d in self.target_shape)
+        size = math.prod(sample_shape)
+        known = math.prod(d for d in self.target_shape if d != -1)
+        if (-1 in self.target_shape and size % known) or (-1 not in self.target_shape and size != known):
+            raise ValueError(f"Reshape '{self.name}': cannot reshape samples of shape {tuple(sample_shape)} "
+                             f"({size} entries) to target_shape {self.target_shape}.")
+        return tuple(size // known if d == -1 else d for d in self.target_shape)
+
+    def call(self, inputs):
+        B = _backend.get()
+        return B.reshape(inputs, (-1,) + self._resolve(B.shape(inputs)[1:]))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self._resolve(tuple(input_shape[1:]))
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": self.target_shape}
+
+
+class Permute(Layer):
+    """Permutes the axes of every sample; `dims` numbers the axes from 1 (the batch axis is kept first).
+
+    Args:
+        dims: a permutation of 1..rank-1, e.g. (2, 1) swaps the two axes of a (batch, a, b) input.
+    """
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Permute '{self.name}': `dims` must be a permutation of 1..{len(self.dims)} (axes "
+                             f"numbered from 1, the batch axis excluded), got {self.dims}.")
+
+    def _check_rank(self, rank):
+        if rank != len(self.dims) + 1:
+            raise ValueError(f"Permute '{self.name}': dims {self.dims} need inputs of rank {len(self.dims) + 1} "
+                             f"(batch included), got rank {rank}.")
+
+    def call(self, inputs):
+        B = _backend.get()
+        self._check_rank(len(B.shape(inputs)))
+        return B.transpose(inputs, (0,) + self.dims)
+
+    def compute_output_shape(self, input_shape):
+        self._check_rank(len(input_shape))
+        return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
+
+    def get_config(self):
+        return {**super().get_config(), "dims": self.dims}
+
+
+class RepeatVector(Layer):
+    """Repeats a (batch, features) input `n` times: the output is (batch, n, features).
+
+    Args:
+        n: the number of repetitions.
+    """
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(n, int) or n <= 0:
+            raise ValueError(f"RepeatVector '{self.name}': `n` must be a positive integer, got {n!r}.")
+        self.n = n
+
+    def _check_rank(self, rank):
+        if rank != 2:
+            raise ValueError(f"RepeatVector '{self.name}': expected inputs of rank 2 (batch, features), "
+                             f"got rank {rank}.")
+
+    def call(self, inputs):
+        B = _backend.get()
+        self._check_rank(len(B.shape(inputs)))
+        return B.stack([inputs] * self.n, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        self._check_rank(len(input_shape))
+        return (input_shape[0], self.n, input_shape[1])
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}
+
+
+class Lambda(Layer):
+    """Wraps a function of backend arrays (written with `mlfront.ops`) as a layer without weights.
+
+    Args:
+        function: `function(inputs, **arguments)`; it also gets `mask` / `training` when its signature has them.
+        output_shape: the output shape without the batch axis (a tuple), or a function of the full input
+            shape; when None the shape is found by running the function on zeros.
+        mask: a mask for the outputs, or a function `mask(inputs, input_mask)`.
+        arguments: extra keyword arguments for `function`.
+
+    Its config holds the function object itself, so it round-trips within a process but not through JSON.
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda '{self.name}': `function` must be callable, got {function!r}.")
+        if output_shape is not None and not callable(output_shape):
+            output_shape = tuple(output_shape) if isinstance(output_shape, (list, tuple)) else (output_shape,)
+        self.function = function
+        self.output_shape = output_shape
+        self.mask = mask
+        self.arguments = dict(arguments or {})
+        parameters = inspect.signature(function).parameters
+        self._function_takes = {name for name in ("mask", "training") if name in parameters}
+        self.supports_masking = mask is not None
+
+    def call(self, inputs, mask=None, training=None):
+        kwargs = dict(self.arguments)
+        if "mask" in self._function_takes:
+            kwargs["mask"] = mask
+        if "training" in self._function_takes:
+            kwargs["training"] = training
+        return self.function(inputs, **kwargs)
+
+    def compute_output_shape(self, input_shape):
+        if self.output_shape is None:
+            return super().compute_output_shape(input_shape)
+        if callable(self.output_shape):
+            return self.output_shape(input_shape)
+        batch = input_shape[0][0] if isinstance(input_shape, list) else input_shape[0]
+        return (batch,) + self.output_shape
+
+    def compute_mask(self, inputs, mask=None):
+        if callable(self.mask):
+            return self.mask(inputs, mask)
+        return self.mask
+
+    def get_config(self):
+        return {**super().get_config(), "function": self.function, "output_shape": self.output_shape,
+                "mask": self.mask, "arguments": self.arguments}
