@@ -264,6 +264,21 @@ class Optimizer:
             return [B.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
 
+    # ------------------------------------------------------------------ stateless API (custom training loops)
+    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
+        """One update on explicit values, without changing any Variable (call `build(variables)` first).
+
+        Args:
+            optimizer_variables: arrays, one per `self.variables`.
+            grads: gradients, one per trainable value.
+            trainable_variables: arrays, one per variable the optimizer was built for.
+
+        Returns:
+            `(trainable_variables, optimizer_variables)`: the updated values.
+        """
+        from mlfront.training import stateless
+        return stateless.stateless_apply(self, optimizer_variables, grads, trainable_variables)
+
     # ------------------------------------------------------------------ config
     def get_config(self):
         if self.schedule is None:
@@ -399,8 +414,8 @@ class Adam(Optimizer):
         for grad, variable in zip(grads, variables):
             i = self._get_variable_index(variable)
             m, v = self.momentums[i], self.velocities[i]
-            m.assign(m.value + (grad - m.value) * one_minus_b1)
-            v.assign(v.value + (B.square(grad) - v.value) * one_minus_b2)
+            m.assign(B.lerp(m.value, grad, one_minus_b1))
+            v.assign(B.lerp(v.value, B.square(grad), one_minus_b2))
             velocity = v.value
             if self.amsgrad:
                 v_hat = self.velocity_hats[i]

@@ -95,6 +95,7 @@ class TorchBackend(Backend):
     sigmoid = staticmethod(torch.sigmoid)
     relu = staticmethod(torch.relu)
     square = staticmethod(torch.square)
+    lerp = staticmethod(torch.lerp)  # one fused kernel instead of three
     softplus = staticmethod(F.softplus)
     softsign = staticmethod(F.softsign)
     selu = staticmethod(F.selu)

@@ -310,6 +310,10 @@ class Backend(abc.ABC):
     def ones_like(self, x):
         return self.ones(self.shape(x), self.dtype(x))
 
+    def lerp(self, start, end, weight):
+        """`start + weight * (end - start)`: a moving average step (optimizer moments, normalization stats)."""
+        return start + weight * (end - start)
+
     def square(self, x):
         return x * x
 
