@@ -9,10 +9,12 @@ from mlfront import backend  # noqa: F401  (callable: mlfront.backend() is the a
 backend.get()  # load the chosen engine now, so a missing engine fails at import with a clear message
 
 from mlfront import activations, callbacks, initializers, layers, losses, metrics, models, ops  # noqa: E402
-from mlfront import optimizers, regularizers, utils  # noqa: E402
+from mlfront import optimizers, random, regularizers, utils  # noqa: E402
 from mlfront.layers import Input  # noqa: E402
 from mlfront.models import Model, Sequential  # noqa: E402
 from mlfront.variables import Variable  # noqa: E402
+from mlfront.training.stateless import jit  # noqa: E402
+from mlfront import applications, gradients  # noqa: E402  (ImageNet models; saliency maps)
 
 __version__ = "0.1.0"
 
@@ -23,5 +25,7 @@ def value_and_grad(fn, has_aux=False):
     return backend.get().value_and_grad(fn, has_aux=has_aux)
 
 
-__all__ = ["backend", "value_and_grad", "Input", "Model", "Sequential", "Variable", "activations", "callbacks",
-           "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "regularizers", "utils"]
+__all__ = ["backend", "value_and_grad", "jit", "Input", "Model", "Sequential", "Variable", "activations", "callbacks",
+           "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers",
+           "utils"]
+__all__ += ["applications", "gradients"]

@@ -32,6 +32,14 @@ def new_seed():
     return int(_generator.integers(0, 2**31 - 1))
 
 
+def key(seed=None):
+    """A backend random key from an int `seed` (a new seed from the global generator when None).
+
+    For the stateless API: `model.stateless_call(..., seed=mlfront.random.key(step))`.
+    """
+    return _backend.get().rng_key(new_seed() if seed is None else int(seed))
+
+
 class KeyStream:
     """Hands out a fresh backend key on each `next()`, by splitting one starting key (pure under tracing)."""
 

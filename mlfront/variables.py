@@ -82,6 +82,17 @@ class Variable:
     def __getitem__(self, index): return self._value[index]
 
 
+def bind(variables, values):
+    """Make each Variable hold the matching value (no conversion: the caller passes backend arrays)."""
+    for variable, value in zip(variables, values):
+        variable._value = value
+
+
+def values_of(variables):
+    """The arrays the Variables hold now."""
+    return [v._value for v in variables]
+
+
 def _unwrap(x):
     return x._value if isinstance(x, Variable) else x
 

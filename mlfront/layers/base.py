@@ -268,6 +268,24 @@ class Layer:
         """The output shape(s) of the layer's symbolic calls (an error when they differ)."""
         return self._node_shape("output_shape")
 
+    # ------------------------------------------------------------------ stateless API (custom training loops)
+    def stateless_call(self, trainable_variables, non_trainable_variables, *args, seed=None, **kwargs):
+        """The layer's outputs computed with the given weight values, without changing its Variables.
+
+        Args:
+            trainable_variables: arrays, one per `self.trainable_variables` (same order).
+            non_trainable_variables: arrays, one per `self.non_trainable_variables`.
+            *args, **kwargs: the call's inputs and arguments (e.g. `x, training=True`).
+            seed: optional random key for random layers (Dropout): an int, or a key from
+                `mlfront.random.key(n)` (pass a new key each step to a jit-compiled step).
+
+        Returns:
+            `(outputs, non_trainable_variables)`: the new non-trainable values (e.g. BatchNorm statistics).
+        """
+        from mlfront.training import stateless
+        return stateless.stateless_call(self, trainable_variables, non_trainable_variables, *args, seed=seed,
+                                        **kwargs)
+
     # ------------------------------------------------------------------ configuration
     def get_config(self):
         """The constructor arguments that recreate this layer (without its weights)."""

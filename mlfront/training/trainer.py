@@ -13,19 +13,11 @@ from mlfront import backend as _backend
 from mlfront import optimizers as _optimizers
 from mlfront.backend.context import call_context
 from mlfront.callbacks import CallbackList, History, Progbar, ProgbarLogger
-from mlfront.metrics import Mean
+from mlfront.metrics import Mean, Metric
 from mlfront.random import KeyStream, new_seed
 from mlfront.training import data as _data
 from mlfront.training.compile_utils import CompiledLoss, CompiledMetrics
-
-
-def bind(variables, values):
-    for variable, value in zip(variables, values):
-        variable._value = value
-
-
-def values_of(variables):
-    return [v._value for v in variables]
+from mlfront.variables import bind, values_of
 
 
 class LazyLogs(dict):
@@ -126,7 +118,9 @@ class Trainer:
         if not self.compiled:
             return []
         compiled = [m for _, m in self.compiled_metrics.metrics] if self.compiled_metrics else []
-        return [self.loss_tracker] + self._output_loss_trackers + compiled
+        listed = [self.loss_tracker] + self._output_loss_trackers + compiled
+        # Metrics a subclass holds as attributes (updated by its own train_step) are tracked too, as in Keras.
+        return listed + [m for m in vars(self).values() if isinstance(m, Metric) and all(m is not n for n in listed)]
 
     @property
     def metrics_names(self):
@@ -237,10 +231,12 @@ class Trainer:
         if self._rng_key is None:
             self._rng_key = B.rng_key(new_seed())
         x, y, sample_weight = first_batch
-        if not self.built or (kind != "predict" and not self.compiled_metrics.built):
+        # compiled_metrics is None when compile() got no loss (a custom train_step computes its own).
+        unbuilt_metrics = kind != "predict" and self.compiled_metrics is not None and not self.compiled_metrics.built
+        if not self.built or unbuilt_metrics:
             with call_context(False):
                 y_pred = self(x, training=False)
-            if kind != "predict" and not self.compiled_metrics.built:
+            if unbuilt_metrics:
                 self.compiled_metrics.build(y, y_pred)
         if kind == "train" and self.optimizer._built_for is None:
             self.optimizer.build(self.trainable_variables)

@@ -4,6 +4,7 @@ import numpy as np
 
 from mlfront.random import set_seed as set_random_seed
 from mlfront.training.data import PyDataset, Sequence
+from mlfront.utils.plotting import plot_history
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
@@ -28,4 +29,4 @@ def normalize(x, axis=-1, order=2):
     return x / np.where(norm == 0, 1, norm)
 
 
-__all__ = ["to_categorical", "normalize", "set_random_seed", "PyDataset", "Sequence"]
+__all__ = ["to_categorical", "normalize", "set_random_seed", "plot_history", "PyDataset", "Sequence"]
