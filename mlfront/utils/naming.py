@@ -20,5 +20,7 @@ def lookup(table, name, kind):
 
 
 def snake_case(name):
-    """'BatchNormalization' -> 'batch_normalization' (Keras's automatic names)."""
-    return re.sub(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z][a-z])", r"_\1\2", name).lower()
+    """'BatchNormalization' -> 'batch_normalization', 'Conv2D' -> 'conv2d', 'SimpleRNN' -> 'simple_rnn'
+    (Keras's automatic names)."""
+    words = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
