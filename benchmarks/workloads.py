@@ -14,6 +14,8 @@ import numpy as np
 STEPS_PER_EPOCH = 80
 BATCH = 128
 FEATURES, HIDDEN, CLASSES = 784, 128, 10
+CNN_STEPS, IMAGE = 12, (28, 28, 1)
+LSTM_STEPS, VOCAB, SEQ_LEN, EMBED, UNITS = 8, 1000, 100, 32, 64
 
 
 def make_data(seed=0):
@@ -23,12 +25,24 @@ def make_data(seed=0):
     return x, y
 
 
-def timed_epochs(run_epoch, epochs):
+def make_images(seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(size=(CNN_STEPS * BATCH,) + IMAGE).astype("float32")
+    return x, rng.integers(0, CLASSES, size=len(x)).astype("int32")
+
+
+def make_text(seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, VOCAB, size=(LSTM_STEPS * BATCH, SEQ_LEN)).astype("int32")
+    return x, rng.integers(0, 2, size=(len(x), 1)).astype("float32")
+
+
+def timed_epochs(run_epoch, epochs, steps=STEPS_PER_EPOCH):
     run_epoch()  # warm-up: compilation / tracing / allocator
     start = time.perf_counter()
     for _ in range(epochs):
         run_epoch()
-    return epochs * STEPS_PER_EPOCH / (time.perf_counter() - start)
+    return epochs * steps / (time.perf_counter() - start)
 
 
 def timed_predict(predict_one, calls=300):
@@ -183,7 +197,244 @@ def tensorflow_mlp(epochs):
     return steps_per_second, timed_predict(lambda: tf_forward(tf.constant(one)).numpy())
 
 
+# ---------------------------------------------------------------------------------------------- CNN and LSTM
+def mlfront_or_keras_model(lib, workload):
+    layers = lib.layers
+    if workload == "cnn":
+        return lib.Sequential([lib.Input(shape=IMAGE), layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
+                               layers.Flatten(), layers.Dense(CLASSES)])
+    return lib.Sequential([lib.Input(shape=(SEQ_LEN,), dtype="int32"), layers.Embedding(VOCAB, EMBED),
+                           layers.LSTM(UNITS), layers.Dense(1)])
+
+
+def framework_run(lib, workload, epochs):
+    x, y = make_images() if workload == "cnn" else make_text()
+    steps = CNN_STEPS if workload == "cnn" else LSTM_STEPS
+    model = mlfront_or_keras_model(lib, workload)
+    loss = lib.losses.SparseCategoricalCrossentropy(from_logits=True) if workload == "cnn" \
+        else lib.losses.BinaryCrossentropy(from_logits=True)
+    model.compile(optimizer=lib.optimizers.Adam(1e-3), loss=loss)
+    steps_per_second = timed_epochs(lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0), epochs, steps)
+    one = x[:1]
+    return steps_per_second, timed_predict(lambda: model.predict(one, verbose=0), calls=50)
+
+
+def mlfront_cnn(epochs):
+    import mlfront
+    return framework_run(mlfront, "cnn", epochs)
+
+
+def mlfront_lstm(epochs):
+    import mlfront
+    return framework_run(mlfront, "lstm", epochs)
+
+
+def keras_cnn(epochs):
+    os.environ["KERAS_BACKEND"] = os.environ["BENCH_ENGINE"]
+    import keras
+    return framework_run(keras, "cnn", epochs)
+
+
+def keras_lstm(epochs):
+    os.environ["KERAS_BACKEND"] = os.environ["BENCH_ENGINE"]
+    import keras
+    return framework_run(keras, "lstm", epochs)
+
+
+def torch_loop(model, x, y, loss_fn, steps, epochs):
+    import torch
+    X, Y = torch.from_numpy(x), torch.from_numpy(y)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def epoch():
+        order = torch.randperm(len(X))
+        for start in range(0, len(X), BATCH):
+            index = order[start:start + BATCH]
+            opt.zero_grad()
+            loss_fn(model(X[index]), Y[index]).backward()
+            opt.step()
+    steps_per_second = timed_epochs(epoch, epochs, steps)
+
+    def predict_one():
+        with torch.no_grad():
+            return model(X[:1]).numpy()
+    return steps_per_second, timed_predict(predict_one, calls=50)
+
+
+def torch_cnn(epochs):
+    import torch
+    import torch.nn.functional as F
+    x, y = make_images()
+    x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))  # a hand-written torch loop feeds NCHW
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+                                torch.nn.Linear(32 * 13 * 13, CLASSES))
+    return torch_loop(model, x, y.astype("int64"), F.cross_entropy, CNN_STEPS, epochs)
+
+
+def torch_lstm(epochs):
+    import torch
+    import torch.nn.functional as F
+
+    class TextModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = torch.nn.Embedding(VOCAB, EMBED)
+            self.lstm = torch.nn.LSTM(EMBED, UNITS, batch_first=True)
+            self.out = torch.nn.Linear(UNITS, 1)
+
+        def forward(self, tokens):
+            _, (h, _) = self.lstm(self.embed(tokens))
+            return self.out(h[-1])
+    x, y = make_text()
+    return torch_loop(TextModel(), x.astype("int64"), y, F.binary_cross_entropy_with_logits, LSTM_STEPS, epochs)
+
+
+def jax_loop(params, forward, loss_fn, x, y, steps, epochs):
+    import jax
+    import optax
+    opt = optax.adam(1e-3)
+    state = {"params": params, "opt": opt.init(params)}
+
+    @jax.jit
+    def step(params, opt_state, xb, yb):
+        loss, grads = jax.value_and_grad(lambda p: loss_fn(forward(p, xb), yb))(params)
+        updates, opt_state = opt.update(grads, opt_state)
+        return optax.apply_updates(params, updates), opt_state
+
+    rng = np.random.default_rng(0)
+
+    def epoch():
+        order = rng.permutation(len(x))
+        for start in range(0, len(x), BATCH):
+            index = order[start:start + BATCH]
+            state["params"], state["opt"] = step(state["params"], state["opt"], x[index], y[index])
+        jax.block_until_ready(state["params"])
+    steps_per_second = timed_epochs(epoch, epochs, steps)
+    jit_forward = jax.jit(forward)
+    return steps_per_second, timed_predict(lambda: np.asarray(jit_forward(state["params"], x[:1])), calls=50)
+
+
+def jax_cnn(epochs):
+    import jax
+    import jax.numpy as jnp
+    import optax
+    x, y = make_images()
+    k1, k2 = jax.random.split(jax.random.key(0))
+    params = {"conv": jax.random.normal(k1, (3, 3, 1, 32)) * 0.3, "conv_b": jnp.zeros(32),
+              "dense": jax.random.normal(k2, (13 * 13 * 32, CLASSES)) * 0.01, "dense_b": jnp.zeros(CLASSES)}
+
+    def forward(p, images):
+        h = jax.lax.conv_general_dilated(images, p["conv"], (1, 1), "VALID",
+                                         dimension_numbers=("NHWC", "HWIO", "NHWC")) + p["conv_b"]
+        h = jax.lax.reduce_window(jax.nn.relu(h), -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+        return h.reshape(len(images), -1) @ p["dense"] + p["dense_b"]
+    return jax_loop(params, forward, lambda logits, labels: optax.softmax_cross_entropy_with_integer_labels(
+        logits, labels).mean(), x, y, CNN_STEPS, epochs)
+
+
+def jax_lstm(epochs):
+    import jax
+    import jax.numpy as jnp
+    import optax
+    x, y = make_text()
+    k = jax.random.split(jax.random.key(0), 4)
+    params = {"embed": jax.random.normal(k[0], (VOCAB, EMBED)) * 0.05,
+              "w": jax.random.normal(k[1], (EMBED, 4 * UNITS)) * 0.1, "u": jax.random.normal(k[2], (UNITS, 4 * UNITS)) * 0.1,
+              "b": jnp.zeros(4 * UNITS), "out": jax.random.normal(k[3], (UNITS, 1)) * 0.1, "out_b": jnp.zeros(1)}
+
+    def forward(p, tokens):
+        inputs = jnp.swapaxes(p["embed"][tokens] @ p["w"] + p["b"], 0, 1)
+
+        def cell(carry, z_x):
+            h, c = carry
+            i, f, g, o = jnp.split(z_x + h @ p["u"], 4, axis=-1)
+            c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+            h = jax.nn.sigmoid(o) * jnp.tanh(c)
+            return (h, c), None
+        zeros = jnp.zeros((tokens.shape[0], UNITS))
+        (h, _), _ = jax.lax.scan(cell, (zeros, zeros), inputs)
+        return h @ p["out"] + p["out_b"]
+    return jax_loop(params, forward, lambda logits, labels: optax.sigmoid_binary_cross_entropy(logits, labels).mean(),
+                    x, y, LSTM_STEPS, epochs)
+
+
+def tensorflow_loop(variables, forward, loss_fn, x, y, steps, epochs):
+    import tensorflow as tf
+    moments = [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v))) for v in variables]
+    t = tf.Variable(0.0)
+
+    @tf.function
+    def step(xb, yb):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(forward(xb), yb)
+        grads = tape.gradient(loss, variables)
+        t.assign_add(1.0)
+        rate = 1e-3 * tf.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+        for v, g, (m, s) in zip(variables, grads, moments):
+            g = tf.convert_to_tensor(g)
+            m.assign_add((g - m) * 0.1)
+            s.assign_add((tf.square(g) - s) * 0.001)
+            v.assign_sub(rate * m / (tf.sqrt(s) + 1e-7))
+
+    rng = np.random.default_rng(0)
+    X, Y = tf.constant(x), tf.constant(y)
+
+    def epoch():
+        order = tf.constant(rng.permutation(len(x)).astype("int32"))
+        for start in range(0, len(x), BATCH):
+            index = order[start:start + BATCH]
+            step(tf.gather(X, index), tf.gather(Y, index))
+    steps_per_second = timed_epochs(epoch, epochs, steps)
+    tf_forward = tf.function(forward)
+    return steps_per_second, timed_predict(lambda: tf_forward(tf.constant(x[:1])).numpy(), calls=50)
+
+
+def tensorflow_cnn(epochs):
+    import tensorflow as tf
+    x, y = make_images()
+    rng = np.random.default_rng(0)
+    kernel = tf.Variable((rng.normal(size=(3, 3, 1, 32)) * 0.3).astype("float32"))
+    dense = tf.Variable((rng.normal(size=(13 * 13 * 32, CLASSES)) * 0.01).astype("float32"))
+    biases = [tf.Variable(tf.zeros(32)), tf.Variable(tf.zeros(CLASSES))]
+
+    def forward(images):
+        h = tf.nn.relu(tf.nn.conv2d(images, kernel, 1, "VALID") + biases[0])
+        h = tf.nn.max_pool2d(h, 2, 2, "VALID")
+        return tf.matmul(tf.reshape(h, (tf.shape(h)[0], -1)), dense) + biases[1]
+    return tensorflow_loop([kernel, dense] + biases, forward, lambda logits, labels: tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)), x, y, CNN_STEPS, epochs)
+
+
+def tensorflow_lstm(epochs):
+    import tensorflow as tf
+    x, y = make_text()
+    rng = np.random.default_rng(0)
+
+    def var(*shape, scale=0.1):
+        return tf.Variable((rng.normal(size=shape) * scale).astype("float32"))
+    embed, w, u, out = var(VOCAB, EMBED, scale=0.05), var(EMBED, 4 * UNITS), var(UNITS, 4 * UNITS), var(UNITS, 1)
+    b, out_b = tf.Variable(tf.zeros(4 * UNITS)), tf.Variable(tf.zeros(1))
+
+    def forward(tokens):
+        inputs = tf.transpose(tf.matmul(tf.gather(embed, tokens), w) + b, (1, 0, 2))
+
+        def cell(carry, z_x):
+            h, c = tf.unstack(carry)
+            i, f, g, o = tf.split(z_x + tf.matmul(h, u), 4, axis=-1)
+            c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+            return tf.stack([tf.sigmoid(o) * tf.tanh(c), c])
+        zeros = tf.zeros((tf.shape(tokens)[0], UNITS))
+        final = tf.scan(cell, inputs, initializer=tf.stack([zeros, zeros]))[-1]
+        return tf.matmul(final[0], out) + out_b
+    return tensorflow_loop([embed, w, u, out, b, out_b], forward, lambda logits, labels: tf.reduce_mean(
+        tf.nn.sigmoid_cross_entropy_with_logits(labels, logits)), x, y, LSTM_STEPS, epochs)
+
+
 WORKLOADS = {
+    ("cnn", "mlfront"): mlfront_cnn, ("cnn", "keras"): keras_cnn, ("cnn", "raw", "torch"): torch_cnn,
+    ("cnn", "raw", "jax"): jax_cnn, ("cnn", "raw", "tensorflow"): tensorflow_cnn,
+    ("lstm", "mlfront"): mlfront_lstm, ("lstm", "keras"): keras_lstm, ("lstm", "raw", "torch"): torch_lstm,
+    ("lstm", "raw", "jax"): jax_lstm, ("lstm", "raw", "tensorflow"): tensorflow_lstm,
     ("mlp", "mlfront"): mlfront_mlp, ("mlp", "keras"): keras_mlp,
     ("mlp", "raw", "torch"): torch_mlp, ("mlp", "raw", "jax"): jax_mlp, ("mlp", "raw", "tensorflow"): tensorflow_mlp,
 }
@@ -191,7 +442,7 @@ WORKLOADS = {
 
 def main():
     parser = argparse.ArgumentParser(description="Run one benchmark worker (see run.py).")
-    parser.add_argument("--workload", default="mlp")
+    parser.add_argument("--workload", default="mlp", choices=["mlp", "cnn", "lstm"])
     parser.add_argument("--impl", choices=["mlfront", "raw", "keras"], required=True)
     parser.add_argument("--engine", choices=["torch", "jax", "tensorflow"], required=True)
     parser.add_argument("--epochs", type=int, default=3)
