@@ -7,7 +7,7 @@ from sklearn import metrics as skm
 
 import mlfront
 from mlfront import layers, metrics
-from tests.references import metrics as ref
+from references import metrics as ref
 
 RTOL = 1e-5
 
