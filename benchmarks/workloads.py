@@ -118,7 +118,6 @@ def jax_mlp(epochs):
     import jax.numpy as jnp
     import optax
     x, y = make_data()
-    X, Y = jnp.asarray(x), jnp.asarray(y)
     keys = jax.random.split(jax.random.key(0), 3)
     sizes = [(FEATURES, HIDDEN), (HIDDEN, HIDDEN), (HIDDEN, CLASSES)]
     params = [(jax.random.normal(k, s) * np.sqrt(2 / s[0]), jnp.zeros(s[1])) for k, s in zip(keys, sizes)]
@@ -143,11 +142,11 @@ def jax_mlp(epochs):
     state = {"params": params, "opt": opt_state}
     rng = np.random.default_rng(0)
 
-    def epoch():
-        order = jnp.asarray(rng.permutation(len(x)).astype("int32"))
+    def epoch():  # batches gathered in NumPy and handed to the jitted step, the usual JAX input pipeline
+        order = rng.permutation(len(x))
         for start in range(0, len(x), BATCH):
             index = order[start:start + BATCH]
-            state["params"], state["opt"], _ = step(state["params"], state["opt"], X[index], Y[index])
+            state["params"], state["opt"], _ = step(state["params"], state["opt"], x[index], y[index])
         jax.block_until_ready(state["params"])
     steps_per_second = timed_epochs(epoch, epochs)
     jit_forward = jax.jit(forward)
@@ -158,7 +157,6 @@ def jax_mlp(epochs):
 def tensorflow_mlp(epochs):
     import tensorflow as tf
     x, y = make_data()
-    X, Y = tf.constant(x), tf.constant(y)
     rng = np.random.default_rng(0)
     sizes = [(FEATURES, HIDDEN), (HIDDEN, HIDDEN), (HIDDEN, CLASSES)]
     params = [tf.Variable((rng.normal(size=s) * np.sqrt(2 / s[0])).astype("float32")) for s in sizes]
@@ -186,11 +184,11 @@ def tensorflow_mlp(epochs):
             p.assign_sub(rate * m / (tf.sqrt(v) + 1e-7))
         return loss
 
-    def epoch():
-        order = tf.constant(rng.permutation(len(x)).astype("int32"))
+    def epoch():  # batches gathered in NumPy (slicing a tf.Tensor from Python costs more than the step)
+        order = rng.permutation(len(x))
         for start in range(0, len(x), BATCH):
             index = order[start:start + BATCH]
-            step(tf.gather(X, index), tf.gather(Y, index))
+            step(tf.constant(x[index]), tf.constant(y[index]))
     steps_per_second = timed_epochs(epoch, epochs)
     tf_forward = tf.function(forward)
     one = x[:1]
@@ -377,13 +375,12 @@ def tensorflow_loop(variables, forward, loss_fn, x, y, steps, epochs):
             v.assign_sub(rate * m / (tf.sqrt(s) + 1e-7))
 
     rng = np.random.default_rng(0)
-    X, Y = tf.constant(x), tf.constant(y)
 
     def epoch():
-        order = tf.constant(rng.permutation(len(x)).astype("int32"))
+        order = rng.permutation(len(x))
         for start in range(0, len(x), BATCH):
             index = order[start:start + BATCH]
-            step(tf.gather(X, index), tf.gather(Y, index))
+            step(tf.constant(x[index]), tf.constant(y[index]))
     steps_per_second = timed_epochs(epoch, epochs, steps)
     tf_forward = tf.function(forward)
     return steps_per_second, timed_predict(lambda: tf_forward(tf.constant(x[:1])).numpy(), calls=50)

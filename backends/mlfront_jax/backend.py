@@ -110,6 +110,9 @@ class JaxBackend(Backend):
     cumsum = staticmethod(jnp.cumsum)
     sort = staticmethod(jnp.sort)
 
+    def split(self, x, num, axis=-1):
+        return jnp.split(x, num, axis=axis)
+
     def transpose(self, x, axes=None):
         return jnp.transpose(x, axes)
 

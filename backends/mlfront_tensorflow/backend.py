@@ -114,6 +114,9 @@ class TensorFlowBackend(Backend):
     def squeeze(self, x, axis):
         return tf.squeeze(x, axis)
 
+    def split(self, x, num, axis=-1):
+        return tf.split(x, num, axis=axis)  # its gradient is one concat; strided slices each scatter a zero tensor
+
     def transpose(self, x, axes=None):
         return tf.transpose(x, axes)
 
@@ -219,11 +222,14 @@ class TensorFlowBackend(Backend):
     def scan(self, step_fn, carry, sequences):
         steps = sequences[0].shape[0]  # a Python int keeps the stacked outputs' time axis known
         steps = tf.shape(sequences[0])[0] if steps is None else steps
+        # Steps read their inputs from TensorArrays: indexing the whole sequence with the loop counter would make
+        # every step's gradient a full-sequence tensor (quadratic in the length).
+        inputs = [tf.TensorArray(x.dtype, size=steps, element_shape=x.shape[1:]).unstack(x) for x in sequences]
         carry, first = step_fn(list(carry), [x[0] for x in sequences])
         outputs = tf.TensorArray(first.dtype, size=steps, element_shape=first.shape).write(0, first)
 
         def body(t, carry, outputs):
-            carry, output = step_fn(list(carry), [x[t] for x in sequences])
+            carry, output = step_fn(list(carry), [x.read(t) for x in inputs])
             return t + 1, list(carry), outputs.write(t, output)
 
         _, carry, outputs = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(1), list(carry), outputs))

@@ -137,6 +137,9 @@ class TorchBackend(Backend):
     def reshape(self, x, shape):
         return torch.reshape(x, tuple(shape))
 
+    def split(self, x, num, axis=-1):
+        return list(torch.chunk(x, num, dim=axis))
+
     def transpose(self, x, axes=None):
         return x.permute(*(axes if axes is not None else reversed(range(x.dim()))))
 

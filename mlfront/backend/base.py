@@ -310,6 +310,16 @@ class Backend(abc.ABC):
     def ones_like(self, x):
         return self.ones(self.shape(x), self.dtype(x))
 
+    def split(self, x, num, axis=-1):
+        """`x` cut into `num` equal parts along `axis` (a list)."""
+        size = self.shape(x)[axis] // num
+        index = [slice(None)] * len(self.shape(x))
+        parts = []
+        for k in range(num):
+            index[axis] = slice(k * size, (k + 1) * size)
+            parts.append(x[tuple(index)])
+        return parts
+
     def lerp(self, start, end, weight):
         """`start + weight * (end - start)`: a moving average step (optimizer moments, normalization stats)."""
         return start + weight * (end - start)
@@ -483,9 +493,9 @@ class Backend(abc.ABC):
             if recurrent_dropout_mask is not None:
                 h = h * recurrent_dropout_mask
             z = x + self.matmul(h, recurrent_kernel)
-            i, f = gate(z[:, :units]), gate(z[:, units:2 * units])
-            c = f * c + i * activation(z[:, 2 * units:3 * units])
-            h = gate(z[:, 3 * units:]) * activation(c)
+            z_i, z_f, z_c, z_o = self.split(z, 4, axis=-1)
+            c = gate(z_f) * c + gate(z_i) * activation(z_c)
+            h = gate(z_o) * activation(c)
             return h, [h, c]
         return self.rnn(step, projected, initial_state, mask, go_backwards, zero_output_for_mask)
 
@@ -510,12 +520,17 @@ class Backend(abc.ABC):
                 inner = self.affine(h_in, recurrent_kernel, recurrent_bias)
             else:
                 inner = self.matmul(h_in, recurrent_kernel[:, :2 * units])
-            z = gate(x[:, :units] + inner[:, :units])
-            r = gate(x[:, units:2 * units] + inner[:, units:2 * units])
+            x_z, x_r, x_h = self.split(x, 3, axis=-1)
             if reset_after:
-                candidate = r * inner[:, 2 * units:]
+                inner_z, inner_r, inner_h = self.split(inner, 3, axis=-1)
+            else:
+                inner_z, inner_r = self.split(inner, 2, axis=-1)
+            z = gate(x_z + inner_z)
+            r = gate(x_r + inner_r)
+            if reset_after:
+                candidate = r * inner_h
             else:
                 candidate = self.matmul(r * h_in, recurrent_kernel[:, 2 * units:])
-            h = z * h + (1.0 - z) * activation(x[:, 2 * units:] + candidate)
+            h = z * h + (1.0 - z) * activation(x_h + candidate)
             return h, [h]
         return self.rnn(step, projected, initial_state, mask, go_backwards, zero_output_for_mask)
