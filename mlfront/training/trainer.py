@@ -346,6 +346,10 @@ class Trainer:
             raise TypeError(f"predict: unexpected keyword argument(s) {sorted(kwargs)}.")
         B = _backend.get()
         self._check_inputs(x)
+        if not callbacks and isinstance(x, np.ndarray) and 0 < len(x) <= (batch_size or 32):
+            # One batch: skip the batching machinery, which would cost more than a small model's forward pass.
+            batch = (B.prepare_batch(_data.to_numpy_input(x)), None, None)
+            return _data.map_structure(B.to_numpy, self._prepare(batch, "predict")(batch))
         predict_data = _data.adapt(x, None, None, batch_size=batch_size, shuffle=False, steps=steps)
         callback_list = CallbackList(list(callbacks or []), self, {"steps": predict_data.steps})
         callback_list.on_predict_begin()
