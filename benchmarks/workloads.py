@@ -59,31 +59,13 @@ def timed_predict(predict_one, calls=300):
 # ---------------------------------------------------------------------------------------------- mlfront
 def mlfront_mlp(epochs):
     import mlfront
-    from mlfront import layers
-    x, y = make_data()
-    model = mlfront.Sequential([layers.Input(shape=(FEATURES,)), layers.Dense(HIDDEN, activation="relu"),
-                                layers.Dense(HIDDEN, activation="relu"), layers.Dense(CLASSES)])
-    model.compile(optimizer=mlfront.optimizers.Adam(1e-3),
-                  loss=mlfront.losses.SparseCategoricalCrossentropy(from_logits=True))
-    steps_per_second = timed_epochs(lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0), epochs)
-    one = x[:1]
-    latency = timed_predict(lambda: model.predict(one, verbose=0))
-    return steps_per_second, latency
+    return framework_run(mlfront, "mlp", epochs)
 
 
-# ---------------------------------------------------------------------------------------------- Keras 3
 def keras_mlp(epochs):
     os.environ["KERAS_BACKEND"] = os.environ["BENCH_ENGINE"]
     import keras
-    x, y = make_data()
-    model = keras.Sequential([keras.Input(shape=(FEATURES,)), keras.layers.Dense(HIDDEN, activation="relu"),
-                              keras.layers.Dense(HIDDEN, activation="relu"), keras.layers.Dense(CLASSES)])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    steps_per_second = timed_epochs(lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0), epochs)
-    one = x[:1]
-    latency = timed_predict(lambda: model.predict(one, verbose=0))
-    return steps_per_second, latency
+    return framework_run(keras, "mlp", epochs)
 
 
 # ---------------------------------------------------------------------------------------------- raw loops
@@ -197,7 +179,11 @@ def tensorflow_mlp(epochs):
 
 # ---------------------------------------------------------------------------------------------- CNN and LSTM
 def mlfront_or_keras_model(lib, workload):
+    """The workload's model, built with mlfront or with Keras 3 (same API)."""
     layers = lib.layers
+    if workload == "mlp":
+        return lib.Sequential([lib.Input(shape=(FEATURES,)), layers.Dense(HIDDEN, activation="relu"),
+                               layers.Dense(HIDDEN, activation="relu"), layers.Dense(CLASSES)])
     if workload == "cnn":
         return lib.Sequential([lib.Input(shape=IMAGE), layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
                                layers.Flatten(), layers.Dense(CLASSES)])
@@ -206,15 +192,16 @@ def mlfront_or_keras_model(lib, workload):
 
 
 def framework_run(lib, workload, epochs):
-    x, y = make_images() if workload == "cnn" else make_text()
-    steps = CNN_STEPS if workload == "cnn" else LSTM_STEPS
+    """Training steps/s through `fit` and single-sample `predict` latency, for mlfront or Keras 3."""
+    x, y, steps, calls = {"mlp": make_data() + (STEPS_PER_EPOCH, 300), "cnn": make_images() + (CNN_STEPS, 50),
+                          "lstm": make_text() + (LSTM_STEPS, 50)}[workload]
     model = mlfront_or_keras_model(lib, workload)
-    loss = lib.losses.SparseCategoricalCrossentropy(from_logits=True) if workload == "cnn" \
-        else lib.losses.BinaryCrossentropy(from_logits=True)
+    loss = lib.losses.BinaryCrossentropy(from_logits=True) if workload == "lstm" \
+        else lib.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=lib.optimizers.Adam(1e-3), loss=loss)
     steps_per_second = timed_epochs(lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0), epochs, steps)
     one = x[:1]
-    return steps_per_second, timed_predict(lambda: model.predict(one, verbose=0), calls=50)
+    return steps_per_second, timed_predict(lambda: model.predict(one, verbose=0), calls=calls)
 
 
 def mlfront_cnn(epochs):
