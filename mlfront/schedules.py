@@ -43,7 +43,25 @@ class LearningRateSchedule:
         return cls(**config)
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _RateDecay(LearningRateSchedule):
+    """Shared by the schedules driven by `step / decay_steps` and a `decay_rate` (floored with `staircase`)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+        if decay_steps <= 0:
+            raise ValueError(f"{type(self).__name__}: `decay_steps` must be > 0, got {decay_steps!r}.")
+        self.initial_learning_rate, self.decay_steps, self.decay_rate = initial_learning_rate, decay_steps, decay_rate
+        self.staircase, self.name = staircase, name or type(self).__name__
+
+    def _progress(self, step):
+        p = _as_step(step) / float(self.decay_steps)
+        return _backend.get().floor(p) if self.staircase else p
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_RateDecay):
     """`initial_learning_rate * decay_rate ** (step / decay_steps)`; `staircase` floors the exponent.
 
     Args:
@@ -53,22 +71,8 @@ class ExponentialDecay(LearningRateSchedule):
         staircase: decay at discrete intervals instead of continuously.
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
-        if decay_steps <= 0:
-            raise ValueError(f"ExponentialDecay: `decay_steps` must be > 0, got {decay_steps!r}.")
-        self.initial_learning_rate, self.decay_steps, self.decay_rate = initial_learning_rate, decay_steps, decay_rate
-        self.staircase, self.name = staircase, name
-
     def __call__(self, step):
-        B = _backend.get()
-        p = _as_step(step) / float(self.decay_steps)
-        if self.staircase:
-            p = B.floor(p)
-        return float(self.initial_learning_rate) * float(self.decay_rate) ** p
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return float(self.initial_learning_rate) * float(self.decay_rate) ** self._progress(step)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -135,7 +139,7 @@ class PolynomialDecay(LearningRateSchedule):
                 "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """`initial_learning_rate / (1 + decay_rate * step / decay_steps)`; `staircase` floors `step / decay_steps`.
 
     Args:
@@ -145,22 +149,8 @@ class InverseTimeDecay(LearningRateSchedule):
         staircase: decay at discrete intervals instead of continuously.
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
-        if decay_steps <= 0:
-            raise ValueError(f"InverseTimeDecay: `decay_steps` must be > 0, got {decay_steps!r}.")
-        self.initial_learning_rate, self.decay_steps, self.decay_rate = initial_learning_rate, decay_steps, decay_rate
-        self.staircase, self.name = staircase, name
-
     def __call__(self, step):
-        B = _backend.get()
-        p = _as_step(step) / float(self.decay_steps)
-        if self.staircase:
-            p = B.floor(p)
-        return float(self.initial_learning_rate) / (1.0 + float(self.decay_rate) * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return float(self.initial_learning_rate) / (1.0 + float(self.decay_rate) * self._progress(step))
 
 
 def _cosine(B, completed_fraction, alpha):
