@@ -235,3 +235,8 @@ class Conv3DTranspose(_BaseConvTranspose):
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
 Convolution1DTranspose, Convolution2DTranspose, Convolution3DTranspose = (Conv1DTranspose, Conv2DTranspose,
                                                                           Conv3DTranspose)
+
+# Keras 2's `keras.layers.convolutional` also held the padding, cropping and upsampling layers. Imported last:
+# mlfront.layers.spatial itself imports helpers from this module.
+from mlfront.layers.spatial import (Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D,  # noqa: E402,F401
+                                    UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)

@@ -164,3 +164,8 @@ class Flatten(Layer):
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}
+
+
+# Keras 2's `keras.layers.core` also held these; `from mlfront.layers.core import Reshape, Lambda` keeps working.
+from mlfront.layers.embedding import Masking  # noqa: E402,F401
+from mlfront.layers.reshaping import Lambda, Permute, RepeatVector, Reshape  # noqa: E402,F401
