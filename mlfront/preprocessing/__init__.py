@@ -1,0 +1,1 @@
+"""Keras 2 data preprocessing modules: `image`, `text` and `sequence`."""
