@@ -134,7 +134,9 @@ def test_stateless_call_forward_matches_numpy(rng):
     np.testing.assert_array_equal(mlfront.backend.get().to_numpy(calls), 3.0)
     # Variables are accepted as values too (their current arrays), as `model(x)` would use them.
     y_vars, _ = model.stateless_call(model.trainable_variables, model.non_trainable_variables, x)
-    np.testing.assert_allclose(mlfront.backend.get().to_numpy(y_vars), model.predict(x, verbose=0), rtol=1e-6)
+    # predict runs the compiled graph, stateless_call runs eagerly: float32 kernels may differ in the last bits
+    np.testing.assert_allclose(mlfront.backend.get().to_numpy(y_vars), model.predict(x, verbose=0), rtol=1e-5,
+                               atol=1e-6)
 
 
 def test_stateless_errors_name_the_object_and_counts():
