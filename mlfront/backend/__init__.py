@@ -28,13 +28,17 @@ def registered_backends():
     return sorted({ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)})
 
 
+def home_dir():
+    """mlfront's own folder (config file, dataset cache): `$MLFRONT_HOME`, else `~/.mlfront`."""
+    return os.environ.get("MLFRONT_HOME") or os.path.join(os.path.expanduser("~"), ".mlfront")
+
+
 def requested_backend_name():
     """The backend name the environment asks for (env variable, then config file, then default)."""
     name = os.environ.get("MLFRONT_BACKEND")
     if name:
         return name.strip().lower()
-    home = os.environ.get("MLFRONT_HOME") or os.path.join(os.path.expanduser("~"), ".mlfront")
-    config_path = os.path.join(home, "mlfront.json")
+    config_path = os.path.join(home_dir(), "mlfront.json")
     if os.path.exists(config_path):
         with open(config_path) as f:
             try:

@@ -4,6 +4,7 @@ import numpy as np
 
 from mlfront.random import set_seed as set_random_seed
 from mlfront.training.data import PyDataset, Sequence
+from mlfront.utils.file_utils import get_file
 from mlfront.utils.plotting import plot_history
 
 
@@ -30,3 +31,4 @@ def normalize(x, axis=-1, order=2):
 
 
 __all__ = ["to_categorical", "normalize", "set_random_seed", "plot_history", "PyDataset", "Sequence"]
+__all__ += ["get_file"]
