@@ -258,6 +258,14 @@ class TensorFlowBackend(Backend):
 
     stop_gradient = staticmethod(tf.stop_gradient)
 
+    def native_dataset(self, generator_fn, element_spec):
+        def spec(pair):
+            shape, dtype = pair
+            return tf.TensorSpec(shape, tf.string if dtype == "string" else tf.as_dtype(dtype))
+        single = isinstance(element_spec[1], str)  # one (shape, dtype) pair, else a tuple of them
+        signature = spec(element_spec) if single else tuple(spec(p) for p in element_spec)
+        return tf.data.Dataset.from_generator(generator_fn, output_signature=signature)
+
 
 class _FlatCallFunction:
     """A tf.function called through its traced concrete function with flat tensor inputs.

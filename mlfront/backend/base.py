@@ -534,3 +534,13 @@ class Backend(abc.ABC):
             h = z * h + (1.0 - z) * activation(x_h + candidate)
             return h, [h]
         return self.rnn(step, projected, initial_state, mask, go_backwards, zero_output_for_mask)
+
+    # ------------------------------------------------------------------ capabilities
+    def native_dataset(self, generator_fn, element_spec):
+        """The engine's own dataset type (e.g. `tf.data.Dataset`) reading the batches `generator_fn()` yields.
+
+        `element_spec` mirrors one element: a `(shape, dtype)` pair (None for an unknown dimension, dtype
+        names such as "float32" or "string"), or a tuple of them. Engines without a dataset type raise.
+        """
+        raise NotImplementedError(f"the {self.name} backend has no native dataset type (as_tf_dataset needs the "
+                                  f"tensorflow backend); iterate the dataset or pass it to fit directly.")

@@ -280,7 +280,8 @@ class PyDatasetAdapter(_BatchSource):
         super().__init__(min(steps, len(dataset)) if steps else len(dataset), class_weight,
                          workers=getattr(dataset, "workers", 1), queue_size=getattr(dataset, "max_queue_size", 10))
         self.dataset = dataset
-        self.shuffle = shuffle
+        # a dataset that orders its samples itself (Keras 2's image iterators) keeps its batch order
+        self.shuffle = shuffle and not getattr(dataset, "orders_itself", False)
 
     def raw_batches(self):
         order = np.arange(len(self.dataset))

@@ -5,6 +5,12 @@ import numpy as np
 from mlfront.random import set_seed as set_random_seed
 from mlfront.training.data import PyDataset, Sequence
 from mlfront.utils.file_utils import get_file
+from mlfront.utils.image_utils import array_to_img, img_to_array, load_img, save_img
+from mlfront.utils.dataset_utils import BatchedDataset
+from mlfront.utils.image_dataset import image_dataset_from_directory
+from mlfront.utils.image_resize import smart_resize
+from mlfront.utils.text_dataset import text_dataset_from_directory
+from mlfront.utils.timeseries_dataset import timeseries_dataset_from_array
 from mlfront.utils.plotting import plot_history
 
 
@@ -30,5 +36,8 @@ def normalize(x, axis=-1, order=2):
     return x / np.where(norm == 0, 1, norm)
 
 
-__all__ = ["to_categorical", "normalize", "set_random_seed", "plot_history", "PyDataset", "Sequence"]
+__all__ = ["image_dataset_from_directory", "text_dataset_from_directory", "timeseries_dataset_from_array",
+           "smart_resize", "BatchedDataset",
+           "to_categorical", "normalize", "set_random_seed", "plot_history", "PyDataset", "Sequence",
+           "load_img", "img_to_array", "array_to_img", "save_img"]
 __all__ += ["get_file"]
