@@ -29,5 +29,5 @@ __all__ = ["backend", "value_and_grad", "jit", "Input", "Model", "Sequential", "
            "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers",
            "utils"]
 __all__ += ["applications", "gradients"]
-from mlfront import datasets  # noqa: E402
-__all__ += ["datasets"]
+from mlfront import datasets, preprocessing  # noqa: E402  (Keras 2 data tools)
+__all__ += ["datasets", "preprocessing"]

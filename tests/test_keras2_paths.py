@@ -22,7 +22,28 @@ KERAS2_PATHS = [
     ("mlfront.layers.merge", ["Add", "Concatenate", "Multiply", "Dot", "add", "concatenate", "multiply", "dot"],
      layers),
     ("mlfront.utils.np_utils", ["to_categorical", "normalize"], mlfront.utils),
+    ("mlfront.utils.data_utils", ["get_file", "Sequence", "PyDataset"], mlfront.utils),
+    ("mlfront.preprocessing.image", ["load_img", "img_to_array", "array_to_img", "save_img", "smart_resize"],
+     mlfront.utils),
+    ("mlfront.preprocessing.sequence", ["pad_sequences"], mlfront.utils),
+    ("mlfront.preprocessing", ["image_dataset_from_directory", "text_dataset_from_directory",
+                               "timeseries_dataset_from_array"], mlfront.utils),
 ]
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters",
+                                  "boston_housing", "california_housing"])
+def test_keras2_dataset_modules(name):
+    """`from keras.datasets import mnist` and `keras.datasets.mnist.load_data` both resolve."""
+    module = importlib.import_module(f"mlfront.datasets.{name}")
+    assert getattr(mlfront.datasets, name) is module
+    assert callable(module.load_data)
+
+
+def test_keras2_preprocessing_modules_are_attributes_after_import():
+    assert mlfront.preprocessing.image.ImageDataGenerator.__module__ == "mlfront.preprocessing.image"
+    assert mlfront.preprocessing.text.Tokenizer.__module__ == "mlfront.preprocessing.text"
+    assert mlfront.preprocessing.sequence.TimeseriesGenerator.__module__ == "mlfront.preprocessing.sequence"
 
 
 @pytest.mark.parametrize("module_path,names,home", KERAS2_PATHS, ids=[p[0] for p in KERAS2_PATHS])

@@ -15,6 +15,7 @@ from mlfront.preprocessing.image_transforms import (FILL_MODES, apply_affine_tra
                                                     apply_channel_shift, flip_axis, random_brightness,
                                                     random_channel_shift, random_rotation, random_shear,
                                                     random_shift, random_zoom, transform_matrix_offset_center)
+from mlfront.utils.image_resize import smart_resize
 from mlfront.utils.image_utils import array_to_img, check_data_format, img_to_array, load_img, save_img
 
 
@@ -440,4 +441,5 @@ class ImageDataGenerator:
 __all__ = ["ImageDataGenerator", "Iterator", "NumpyArrayIterator", "DirectoryIterator", "DataFrameIterator",
            "load_img", "img_to_array", "array_to_img", "save_img", "apply_affine_transform",
            "apply_brightness_shift", "apply_channel_shift", "random_rotation", "random_shift", "random_shear",
-           "random_zoom", "random_channel_shift", "random_brightness", "flip_axis", "transform_matrix_offset_center"]
+           "random_zoom", "random_channel_shift", "random_brightness", "flip_axis", "transform_matrix_offset_center",
+           "smart_resize"]

@@ -12,6 +12,7 @@ from mlfront.utils.image_resize import smart_resize
 from mlfront.utils.text_dataset import text_dataset_from_directory
 from mlfront.utils.timeseries_dataset import timeseries_dataset_from_array
 from mlfront.utils.plotting import plot_history
+from mlfront.preprocessing.sequence import pad_sequences
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
@@ -40,4 +41,4 @@ __all__ = ["image_dataset_from_directory", "text_dataset_from_directory", "times
            "smart_resize", "BatchedDataset",
            "to_categorical", "normalize", "set_random_seed", "plot_history", "PyDataset", "Sequence",
            "load_img", "img_to_array", "array_to_img", "save_img"]
-__all__ += ["get_file"]
+__all__ += ["get_file", "pad_sequences"]
