@@ -1,12 +1,14 @@
 """Saliency maps: which pixels a digits classifier's decision is most sensitive to, on any engine.
 
-    MLFRONT_BACKEND=torch python examples/saliency.py [--output saliency.png]     # or jax, tensorflow
+    MLFRONT_BACKEND=torch python examples/saliency.py [--out DIR] [--output saliency.png]     # or jax, tensorflow
 
 Trains a small convolutional classifier on scikit-learn's 8x8 handwritten digits (no download), then computes
 `mlfront.gradients.saliency_map` (|d score / d pixel|, Simonyan et al. 2013) for a few test images, on the
 class the model predicts. It checks the maps mean something: blanking the 8 most salient pixels of an image
 should lower the predicted class's score more than blanking 8 random pixels. The images and maps are printed
-as text, and saved side by side as a PNG when matplotlib is installed.
+as text, and saved side by side as a PNG when matplotlib is installed: to `--output`, else to
+DIR/saliency.png (default DIR: a new temporary directory). `MLFRONT_EXAMPLES_QUICK=1` trains for fewer epochs
+(the test suite's setting).
 """
 
 import argparse
@@ -18,6 +20,8 @@ import numpy as np
 import mlfront
 from mlfront import layers
 from mlfront.gradients import saliency_map
+
+QUICK = os.environ.get("MLFRONT_EXAMPLES_QUICK") == "1"
 
 
 def load_digits_data(seed=0):
@@ -77,7 +81,8 @@ def save_png(path, images, maps, labels):
     print(f"Saved {path}")
 
 
-def main(output=None, epochs=15, shown=8, k=8):
+def main(output=None, out_dir=None, epochs=None, shown=8, k=8):
+    epochs = epochs or (6 if QUICK else 15)
     mlfront.utils.set_random_seed(3)
     print(f"mlfront backend: {mlfront.backend()}")
     (x_train, y_train), (x_test, y_test) = load_digits_data()
@@ -106,12 +111,17 @@ def main(output=None, epochs=15, shown=8, k=8):
         print(f"\nTest image {i} (true {y_test[i]}, predicted {predicted[i]})      saliency")
         for left, right in zip(as_text(images[i, ..., 0]), as_text(maps[i])):
             print(f"  {left}      {right}")
-    save_png(output or os.path.join(tempfile.gettempdir(), "mlfront_saliency.png"), images[:shown, ..., 0],
-             maps[:shown], predicted[:shown])
+    if output is None:
+        out_dir = out_dir or tempfile.mkdtemp(prefix="mlfront_saliency_")
+        os.makedirs(out_dir, exist_ok=True)
+        output = os.path.join(out_dir, "saliency.png")
+    save_png(output, images[:shown, ..., 0], maps[:shown], predicted[:shown])
     return maps
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", help="where to save the PNG (default: the system's temporary directory)")
-    main(parser.parse_args().output)
+    parser.add_argument("--out", help="directory for the PNG (default: a new temporary directory)")
+    parser.add_argument("--output", help="the PNG's path (overrides --out)")
+    arguments = parser.parse_args()
+    main(arguments.output, arguments.out)

@@ -1,14 +1,18 @@
 """Transfer learning the Keras way, on any engine: pretrain, save, reload, freeze, train a new head, fine-tune.
 
-    MLFRONT_BACKEND=torch python examples/transfer_learning.py       # or jax, tensorflow
+    MLFRONT_BACKEND=torch python examples/transfer_learning.py [--out DIR]       # or jax, tensorflow
 
 Data: scikit-learn's 8x8 handwritten digits (shipped with scikit-learn, no download). A small convolutional
 base is pretrained on the digits 0-4 and saved with `save_weights`. A fresh copy of the base reloads those
 weights, is frozen (`trainable = False`), and gets a new classifier head for the digits 5-9, trained on only
 100 labelled images. For comparison, the same network is trained from scratch on those 100 images. Finally the
 base is unfrozen and the whole model fine-tuned with a small learning rate (recompiling, as Keras requires).
+
+The saved base weights and the curves of the head training and fine-tuning (one PNG) go to DIR (default: a
+new temporary directory). `MLFRONT_EXAMPLES_QUICK=1` trains for fewer epochs (the test suite's setting).
 """
 
+import argparse
 import os
 import tempfile
 
@@ -16,6 +20,8 @@ import numpy as np
 
 import mlfront
 from mlfront import layers
+
+QUICK = os.environ.get("MLFRONT_EXAMPLES_QUICK") == "1"
 
 
 def load_digits_split(seed=0):
@@ -53,7 +59,12 @@ def with_head(base, classes, name, base_training=None):
     return mlfront.Model(inputs, outputs, name=name)
 
 
-def main(pretrain_epochs=10, head_epochs=30, labelled=100):
+def main(out_dir=None, pretrain_epochs=None, head_epochs=None, tune_epochs=None, labelled=100):
+    out_dir = out_dir or tempfile.mkdtemp(prefix="mlfront_transfer_learning_")
+    os.makedirs(out_dir, exist_ok=True)
+    pretrain_epochs = pretrain_epochs or (3 if QUICK else 10)
+    head_epochs = head_epochs or (10 if QUICK else 30)
+    tune_epochs = tune_epochs or (3 if QUICK else 10)
     mlfront.utils.set_random_seed(7)
     print(f"mlfront backend: {mlfront.backend()}")
     (x_source, y_source), (x_target, y_target) = load_digits_split()
@@ -67,26 +78,26 @@ def main(pretrain_epochs=10, head_epochs=30, labelled=100):
     pretrain.fit(x_source, y_source, batch_size=32, epochs=pretrain_epochs, verbose=0)
     print(f"Pretrained on digits 0-4: accuracy {pretrain.evaluate(x_source, y_source, verbose=0)[1]:.3f}")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "digits_base.weights.h5")
-        base.save_weights(path)
+    path = os.path.join(out_dir, "digits_base.weights.h5")
+    base.save_weights(path)
 
-        # 2. a fresh base with the saved weights, frozen, under a new head for the digits 5-9
-        reloaded = build_base()
-        reloaded.load_weights(path)
+    # 2. a fresh base with the saved weights, frozen, under a new head for the digits 5-9
+    reloaded = build_base()
+    reloaded.load_weights(path)
     reloaded.trainable = False
     model = with_head(reloaded, 5, "transfer", base_training=False)
     model.summary()
     frozen = reloaded.get_weights()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x_few, y_few, batch_size=16, epochs=head_epochs, verbose=0)
+    head_history = model.fit(x_few, y_few, batch_size=20, epochs=head_epochs, validation_data=(x_test, y_test),
+                             verbose=0)
     assert all(np.array_equal(a, b) for a, b in zip(frozen, reloaded.get_weights())), "frozen base changed"
     transfer_accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
 
     # 3. the same network trained from scratch on the same few images, for comparison
     scratch = with_head(build_base(), 5, "scratch")
     scratch.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    scratch.fit(x_few, y_few, batch_size=16, epochs=head_epochs, verbose=0)
+    scratch.fit(x_few, y_few, batch_size=20, epochs=head_epochs, verbose=0)
     scratch_accuracy = scratch.evaluate(x_test, y_test, verbose=0)[1]
     print(f"Digits 5-9 from {labelled} labelled images: frozen pretrained base {transfer_accuracy:.3f}, "
           f"from scratch {scratch_accuracy:.3f} (test accuracy)")
@@ -95,11 +106,20 @@ def main(pretrain_epochs=10, head_epochs=30, labelled=100):
     reloaded.trainable = True
     model.compile(optimizer=mlfront.optimizers.Adam(learning_rate=1e-4), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    model.fit(x_few, y_few, batch_size=16, epochs=10, verbose=0)
+    tune_history = model.fit(x_few, y_few, batch_size=20, epochs=tune_epochs, validation_data=(x_test, y_test),
+                             verbose=0)
     tuned_accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
     print(f"After fine-tuning the whole model: {tuned_accuracy:.3f}")
+
+    # one curve per metric: the head's epochs, then the fine-tuning epochs
+    curves = {name: head_history.history[name] + tune_history.history[name] for name in head_history.history}
+    plot = os.path.join(out_dir, "transfer_learning_history.png")
+    mlfront.utils.plot_history(curves, plot)
+    print(f"Training curves saved to {plot}")
     return transfer_accuracy, scratch_accuracy, tuned_accuracy
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", help="directory for the weights and the plot (default: a new temporary directory)")
+    main(parser.parse_args().out)
