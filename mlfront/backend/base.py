@@ -13,6 +13,8 @@ so a compiled step stays pure.
 import abc
 import math
 
+from mlfront.backend import image_sampling as _image_sampling
+
 
 # ---------------------------------------------------------------------- convolution shape arithmetic
 # Plain-Python helpers shared by the adapters (padding pairs) and the conv/pooling layers (output shapes).
@@ -408,6 +410,19 @@ class Backend(abc.ABC):
 
     def global_norm(self, xs):
         return self.sqrt(sum(self.sum(x * x) for x in xs))
+
+    # ------------------------------------------------------------------ image sampling (preprocessing layers)
+    # Channels_last float batches; the arithmetic lives in `image_sampling` (gathers, floor, where, clip).
+    def resize(self, images, size, interpolation="bilinear"):
+        """`images` resized to `size = (height, width)` like `tf.image.resize`: half-pixel centres, no
+        antialiasing; `interpolation` "bilinear" or "nearest"."""
+        return _image_sampling.resize(self, images, size, interpolation)
+
+    def affine_transform(self, images, transforms, interpolation="bilinear", fill_mode="constant", fill_value=0.0):
+        """`images` warped by projective `transforms` `[a0, a1, a2, b0, b1, b2, c0, c1]` (each maps output points
+        to input points, as in `tf.raw_ops.ImageProjectiveTransformV3`); `fill_mode` "reflect", "wrap",
+        "constant" or "nearest"; `interpolation` "bilinear" or "nearest"."""
+        return _image_sampling.affine_transform(self, images, transforms, interpolation, fill_mode, fill_value)
 
     # ------------------------------------------------------------------ recurrent networks (time loops)
     # `scan` is the time loop: a Python loop here (what eager torch does anyway); jax and tensorflow override it

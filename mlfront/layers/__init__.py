@@ -41,3 +41,15 @@ from mlfront.layers.attention import MultiHeadAttention  # noqa: E402
 __all__ += ["BatchNormalization", "LayerNormalization", "Reshape", "Permute", "RepeatVector", "Lambda", "Add",
             "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract",
             "multiply", "average", "maximum", "minimum", "concatenate", "dot", "MultiHeadAttention"]
+
+# preprocessing layers (numeric and image), and Keras 2's `layers.experimental.preprocessing` spelling
+from mlfront.layers.preprocessing import (CategoryEncoding, CenterCrop, Discretization, Normalization,  # noqa: E402
+                                          RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation,
+                                          RandomTranslation, RandomZoom, Rescaling, Resizing)
+from mlfront.layers.preprocessing import Hashing, IntegerLookup, StringLookup, TextVectorization  # noqa: E402
+from mlfront.layers import experimental  # noqa: E402
+
+__all__ += ["Normalization", "Rescaling", "Resizing", "CenterCrop", "RandomCrop", "RandomFlip", "RandomRotation",
+            "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness", "CategoryEncoding",
+            "Discretization", "experimental"]
+__all__ += ["Hashing", "IntegerLookup", "StringLookup", "TextVectorization"]

@@ -5,6 +5,10 @@ Functional walks those nodes once, from the outputs back to the inputs, and turn
 per layer call, in an order where every step's inputs are ready. Each symbolic tensor gets a slot in a flat
 list; a step fetches its arguments from the slots and stores its outputs in them. Calling the model fills the
 input slots and runs the plan: a tight loop, since it runs inside every training step.
+
+Host layers (NumPy layers such as `StringLookup`) are split off the plan into a host plan, which
+`host_preprocess` runs on each raw batch; the model is then called on the values it hands over (the
+*boundary*: the slots the engine steps and the outputs read that no engine step computes).
 """
 
 import inspect
@@ -13,7 +17,8 @@ import operator
 from mlfront.layers.base import Layer
 from mlfront.layers.core import InputLayer
 from mlfront.layers.graph import SymbolicTensor, flatten, map_structure
-from mlfront.models.model import Model
+from mlfront.models.model import Model, host_array, is_string_list
+from mlfront.training.data import to_numpy_input
 
 _TENSOR = "__tensor__"  # marks a tensor reference (layer name, node index, tensor index) in a config
 
@@ -82,6 +87,10 @@ class Functional(Model):
                 slot_of[id(t)] = len(slot_of)
         self._num_slots = len(slot_of)
         self._plan = [_make_step(node, slot_of) for node in nodes]
+        self._host_plan, self._plan, self._host_boundary = _split_host_steps(self._plan, self.outputs, slot_of,
+                                                                             self.name)
+        self._has_host_layers = bool(self._host_plan)
+        self._host_fed = {id(t) for step in self._host_plan for t in _dependencies(step.node)}
         self._pack_outputs = _wiring(self._output_structure, slot_of)
         self._find_masks()
         plain = not self._has_masks and all(step.extra is None for step in self._plan)
@@ -126,7 +135,8 @@ class Functional(Model):
         for node in self._nodes:
             for t in node.input_tensors:
                 consumers.setdefault(id(t), node.layer.name)
-        return [(consumers.get(id(t), name), t.shape) for t, name in zip(self.inputs, self._input_names)]
+        return [(consumers.get(id(t), name), None if id(t) in self._host_fed else t.shape)
+                for t, name in zip(self.inputs, self._input_names)]
 
     def compute_output_shape(self, input_shape):
         shapes = [t.shape for t in self.outputs]
@@ -134,10 +144,26 @@ class Functional(Model):
 
     # ------------------------------------------------------------------ running the graph
     def call(self, inputs, training=None, mask=None):
+        if self._has_host_layers:
+            if mask is not None:
+                raise NotImplementedError(f"Model '{self.name}': `mask` cannot be passed to a model with host "
+                                          f"layers.")
+            slots, _ = self._run(inputs, training, None, into=self._host_boundary)
+            return self._pack_outputs(slots)
         values = self._flatten_inputs(inputs, "inputs")
         masks = None if mask is None else self._flatten_inputs(mask, "mask")
         slots, _ = self._run(values, training, masks)
         return self._pack_outputs(slots)
+
+    def host_preprocess(self, x):
+        """The host steps run on a raw NumPy batch `x`: the list of boundary values the model is called on."""
+        values = self._flatten_inputs([x] if len(self.inputs) == 1 and is_string_list(x) else x, "inputs")
+        slots = [None] * self._num_slots
+        slots[:len(values)] = [host_array(v, t.shape) for v, t in zip(values, self.inputs)]
+        for step in self._host_plan:
+            args, kwargs = step.extra(slots) if step.extra is not None else ((), {})
+            _store(slots, step.out, step.layer(step.fetch(slots), *args, **kwargs))
+        return [to_numpy_input(slots[i]) for i in self._host_boundary]
 
     def compute_mask(self, inputs, mask=None):
         if mask is None and not self._outputs_masked:
@@ -146,10 +172,15 @@ class Functional(Model):
         _, mask_slots = self._run(self._flatten_inputs(inputs, "inputs"), None, masks)
         return self._pack_outputs(mask_slots)
 
-    def _run(self, values, training, masks):
-        """(value slots, mask slots or None) after running the plan on the input `values`."""
+    def _run(self, values, training, masks, into=None):
+        """(value slots, mask slots or None) after running the plan on the input `values` (put in the slots
+        `into`, by default the input slots)."""
         slots = [None] * self._num_slots
-        slots[:len(values)] = values
+        if into is None:
+            slots[:len(values)] = values
+        else:
+            for slot, value in zip(into, values):
+                slots[slot] = value
         if self._plain_plan is not None and masks is None:
             # The common case, kept tight: no masks anywhere, each layer called on its inputs alone.
             for layer, fetch, out, pass_training in self._plain_plan:
@@ -163,7 +194,8 @@ class Functional(Model):
         mask_slots = None
         if every_step_masked or self._has_masks:
             mask_slots = [None] * self._num_slots
-            mask_slots[:len(values)] = masks or [None] * len(values)
+            if masks is not None:
+                mask_slots[:len(values)] = masks
         for step in self._plan:
             inputs = step.fetch(slots)
             args, kwargs = step.extra(slots) if step.extra is not None else ((), {})
@@ -299,6 +331,30 @@ class Functional(Model):
 
 
 # ---------------------------------------------------------------------- building the plan
+def _split_host_steps(plan, outputs, slot_of, model_name):
+    """(host steps, engine steps, boundary slots or None): host layers may only read the model inputs and
+    other host layers' outputs."""
+    host, engine, engine_made = [], [], set()
+    for step in plan:
+        layer = step.layer
+        if getattr(layer, "_has_host_layers", False):
+            raise ValueError(f"Model '{model_name}': the nested model '{layer.name}' has host (NumPy) layers; "
+                             f"call its layers in this model directly instead.")
+        if not getattr(layer, "runs_on_host", False):
+            engine.append(step)
+            engine_made.update(id(t) for t in step.node.output_tensors)
+            continue
+        for t in _dependencies(step.node):
+            if id(t) in engine_made:
+                raise ValueError(f"Model '{model_name}': layer '{layer.name}' computes on the host (NumPy) and must "
+                                 f"come before engine layers; it takes the output of '{t.node.layer.name}'.")
+        host.append(step)
+    if not host:
+        return [], plan, None
+    needed = [t for step in engine for t in _dependencies(step.node)] + list(outputs)
+    return host, engine, sorted({slot_of[id(t)] for t in needed if id(t) not in engine_made})
+
+
 def _tensors(structure, model_name, what):
     found = flatten(structure)
     leaves = [structure] if not isinstance(structure, (list, tuple, dict)) else \

@@ -5,9 +5,11 @@
 
 import numpy as np
 
+from mlfront.layers import graph as _graph
 from mlfront.layers.base import Layer
 from mlfront.saving import weights_h5
-from mlfront.training.trainer import Trainer
+from mlfront.training import data as _data
+from mlfront.training.trainer import Trainer, host_inputs_are_ready, host_inputs_ready
 
 
 class Model(Trainer, Layer):
@@ -29,6 +31,21 @@ class Model(Trainer, Layer):
                             f"model passes only keyword arguments (name=..., trainable=...) to Model.__init__.")
         Layer.__init__(self, name=name, trainable=trainable, **kwargs)
 
+    def __call__(self, inputs, *args, **kwargs):
+        if self._has_host_layers and not host_inputs_are_ready() and not _graph.is_symbolic(inputs):
+            # Called on raw data: the host layers first (NumPy), then the rest as in the compiled steps.
+            inputs = self.host_preprocess(inputs)
+            with host_inputs_ready():
+                return Layer.__call__(self, inputs, *args, **kwargs)
+        return Layer.__call__(self, inputs, *args, **kwargs)
+
+    # ------------------------------------------------------------------ host layers (NumPy, before the step)
+    def host_preprocess(self, x):
+        """The inputs of the engine part of the model, computed in NumPy by its host layers from the raw
+        inputs `x` (one batch). Models with host layers (`StringLookup`, `TextVectorization`, ...) implement it;
+        fit / evaluate / predict apply it to every batch before converting it to engine arrays."""
+        raise NotImplementedError(f"Model '{self.name}' ({type(self).__name__}) has no host layers to apply.")
+
     # ------------------------------------------------------------------ structure
     @property
     def output_names(self):
@@ -49,7 +66,8 @@ class Model(Trainer, Layer):
                          f"{[l.name for l in self.layers]}.")
 
     def expected_input_shapes(self):
-        """[(consuming layer name, batch shape)] per input when the model's inputs are known, else None."""
+        """[(consuming layer name, batch shape or None: not checked)] per input when the model's inputs are
+        known, else None."""
         return None
 
     def _check_inputs(self, x):
@@ -64,7 +82,7 @@ class Model(Trainer, Layer):
             raise ValueError(f"Model '{self.name}' expects {len(expected)} input(s), but it received "
                              f"{len(given)} input array(s).")
         for index, (array, (layer_name, shape)) in enumerate(zip(given, expected)):
-            if array is None or not hasattr(array, "shape"):
+            if array is None or shape is None or not hasattr(array, "shape"):
                 continue
             actual = tuple(array.shape)
             ok = len(actual) == len(shape) and all(e is None or e == a for e, a in zip(shape[1:], actual[1:]))
@@ -96,3 +114,17 @@ class Model(Trainer, Layer):
             from mlfront.models.functional import Functional
             return Functional.from_config(config, custom_objects=custom_objects)
         return cls(**config)
+
+
+def host_array(value, batch_shape):
+    """A raw model input as a NumPy array for the host layers; a missing last axis of size 1 is added, as
+    Keras does for inputs one rank short (`Input(shape=(1,), dtype="string")` fed a 1D array of strings)."""
+    array = _data.as_numpy(value)
+    if batch_shape is not None and array.ndim == len(batch_shape) - 1 and batch_shape[-1] == 1:
+        array = array[..., None]
+    return array
+
+
+def is_string_list(value):
+    """True for a list / tuple of Python strings (one batch of text, not several inputs)."""
+    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, (str, bytes)) for v in value)

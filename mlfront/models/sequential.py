@@ -3,7 +3,8 @@
 from mlfront.layers.base import Layer
 from mlfront.layers.core import InputLayer
 from mlfront.layers.graph import SymbolicTensor
-from mlfront.models.model import Model
+from mlfront.models.model import Model, host_array
+from mlfront.training.data import to_numpy_input
 
 
 class Sequential(Model):
@@ -15,12 +16,17 @@ class Sequential(Model):
 
     The model is built as soon as its input shape is known (from `Input`, `input_shape` / `input_dim` on the
     first layer, or `build(input_shape)`), else on its first call.
+
+    Host layers (`TextVectorization`, `StringLookup`, ...: NumPy, strings in) may only come first: they run on
+    each NumPy batch before it becomes engine arrays, and the compiled step runs the layers after them.
     """
 
     def __init__(self, layers=None, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
         self._layers = []
         self._input_batch_shape = None
+        self._input_dtype = None
+        self._num_host = 0  # the leading host layers
         self._output_shapes = {}
         self._graph_tensors = []  # symbolic input, then each layer's symbolic output, once the input shape is known
         for layer in layers or []:
@@ -38,12 +44,14 @@ class Sequential(Model):
             if self._layers:
                 raise ValueError(f"Sequential '{self.name}': an Input can only be the first layer.")
             self._input_batch_shape = layer.batch_shape
+            self._input_dtype = layer.dtype
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential '{self.name}'.add expects a Layer instance, got {layer!r} "
                             f"of type {type(layer).__name__}.")
         if not self._layers and layer._declared_input_shape is not None and self._input_batch_shape is None:
             self._input_batch_shape = layer._declared_input_shape
+        self._check_host_order(layer)
         self._layers.append(layer)
         if self._graph_tensors:
             self._connect(layer)
@@ -55,6 +63,8 @@ class Sequential(Model):
         if not self._layers:
             raise ValueError(f"Sequential '{self.name}' has no layers to pop.")
         layer = self._layers.pop()
+        self._num_host = min(self._num_host, len(self._layers))
+        self._has_host_layers = self._num_host > 0
         if self._graph_tensors:
             self._graph_tensors.pop()
         return layer
@@ -67,7 +77,8 @@ class Sequential(Model):
         """
         shape = tuple(input_shape if input_shape is not None else self._input_batch_shape)
         self._input_batch_shape = shape
-        self._graph_tensors = [InputLayer(batch_shape=shape, name=f"{self.name}_input").output]
+        self._graph_tensors = [InputLayer(batch_shape=shape, dtype=self._input_dtype,
+                                          name=f"{self.name}_input").output]
         for layer in self._layers:
             self._connect(layer)
         self.built = True
@@ -103,9 +114,31 @@ class Sequential(Model):
                              f"and at least one layer.")
         return self._graph_tensors[-1]
 
+    def _check_host_order(self, layer):
+        if getattr(layer, "_has_host_layers", False):
+            raise ValueError(f"Sequential '{self.name}': the nested model '{layer.name}' has host (NumPy) layers; "
+                             f"add its layers to this model directly instead.")
+        if not getattr(layer, "runs_on_host", False):
+            return
+        if self._num_host != len(self._layers):
+            raise ValueError(f"Sequential '{self.name}': layer '{layer.name}' computes on the host (NumPy) and must "
+                             f"come before engine layers; it follows '{self._layers[-1].name}'.")
+        self._num_host += 1
+        self._has_host_layers = True
+
+    def host_preprocess(self, x):
+        """The host layers (the leading ones) applied to a raw NumPy batch `x`."""
+        x = host_array(x, self._input_batch_shape)
+        if not self.built:
+            self.build((None,) + tuple(x.shape[1:]))
+        for layer in self._layers[:self._num_host]:
+            x = layer(x)
+        return to_numpy_input(x)
+
     def call(self, inputs, training=None, mask=None):
         x = inputs
-        for layer in self._layers:
+        # host layers have run already (host_preprocess): the inputs are those of the first engine layer
+        for layer in self._layers[self._num_host:] if self._num_host else self._layers:
             kwargs = {}
             if layer._call_takes_training:
                 kwargs["training"] = training
@@ -127,7 +160,7 @@ class Sequential(Model):
     def expected_input_shapes(self):
         if self._input_batch_shape is None or not self._layers:
             return None
-        return [(self._layers[0].name, self._input_batch_shape)]
+        return [(self._layers[0].name, None if self._num_host else self._input_batch_shape)]
 
     def layer_output_shape(self, layer):
         return self._output_shapes.get(layer.name)
@@ -137,6 +170,8 @@ class Sequential(Model):
                                                 for l in self._layers]}
         if self._input_batch_shape is not None:
             config["batch_input_shape"] = self._input_batch_shape
+        if self._input_dtype not in (None, "float32"):
+            config["input_dtype"] = self._input_dtype
         return config
 
     @classmethod
@@ -145,6 +180,7 @@ class Sequential(Model):
         model = cls(name=config.get("name"))
         if config.get("batch_input_shape") is not None:
             model._input_batch_shape = tuple(config["batch_input_shape"])
+            model._input_dtype = config.get("input_dtype")
         for spec in config["layers"]:
             layer_class = (custom_objects or {}).get(spec["class_name"]) or getattr(layer_module, spec["class_name"])
             model.add(layer_class.from_config(spec["config"]))

@@ -1,7 +1,8 @@
 """Turning what users pass to fit / evaluate / predict into batches of backend arrays.
 
 `adapt(...)` returns a `DataAdapter`; each yields `(x, y, sample_weight)` batches (y and sample_weight may
-be None) as backend arrays, with `steps` batches per epoch (None when unknown).
+be None) as backend arrays, with `steps` batches per epoch (None when unknown). A `preprocess` callable (a
+model's host layers, see `Model.host_preprocess`) maps the x of each NumPy batch before it is converted.
 """
 
 import math
@@ -41,10 +42,17 @@ def to_numpy_input(array):
     return array
 
 
+def as_numpy(array):
+    """A NumPy array of `array` (an engine array, a NumPy array, a list), dtypes unchanged."""
+    B = _backend.get()
+    return B.to_numpy(array) if B.is_array(array) else np.asarray(array)
+
+
 class DataAdapter:
     """Base class: `batches()` iterates one epoch of `(x, y, sample_weight)` backend-array batches."""
 
     steps = None
+    preprocess = None  # None, or fn(x of a NumPy batch) -> NumPy x, applied before the conversion
 
     def batches(self):
         raise NotImplementedError
@@ -60,8 +68,11 @@ class ArrayDataAdapter(DataAdapter):
     engine (slicing an engine tensor from Python is slow on TensorFlow and JAX).
     """
 
-    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False):
-        x, y, sample_weight = (map_structure(to_numpy_input, s) for s in (x, y, sample_weight))
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, preprocess=None):
+        # x for a `preprocess` stays as given (host layers take any ints or strings); it converts its outputs
+        x = map_structure(to_numpy_input if preprocess is None else as_numpy, x)
+        y, sample_weight = (map_structure(to_numpy_input, s) for s in (y, sample_weight))
+        self.preprocess = preprocess
         sizes = {name: [len(a) for a in flatten(s)] for name, s in (("x", x), ("y", y), ("sample_weight",
                                                                                         sample_weight))}
         all_sizes = {n for group in sizes.values() for n in group}
@@ -81,18 +92,21 @@ class ArrayDataAdapter(DataAdapter):
 
     def batches(self):
         convert = _backend.get().prepare_batch
-        n, size = self.num_samples, self.batch_size
+        n, size, preprocess = self.num_samples, self.batch_size, self.preprocess
         order = _random.numpy_generator().permutation(n) if self.shuffle else None
         for start in range(0, n, size):
             if order is None:
                 def pick(a):
-                    return convert(a[start:start + size])
+                    return a[start:start + size]
             else:
                 index = order[start:start + size]
 
                 def pick(a):
-                    return convert(np.take(a, index, axis=0))
-            yield tuple(map_structure(pick, s) for s in self.data)
+                    return np.take(a, index, axis=0)
+            x, y, sample_weight = (map_structure(pick, s) for s in self.data)
+            if preprocess is not None:
+                x = preprocess(x)
+            yield tuple(map_structure(convert, s) for s in (x, y, sample_weight))
 
 
 def split_validation(x, y, sample_weight, validation_split):
@@ -203,7 +217,9 @@ class _BatchSource(DataAdapter):
 
     def _prepare(self, batch):
         x, y, sample_weight = unpack_batch(batch)
-        x, y, sample_weight = (map_structure(to_numpy_input, s) for s in (x, y, sample_weight))
+        y, sample_weight = (map_structure(to_numpy_input, s) for s in (y, sample_weight))
+        x = map_structure(to_numpy_input, x) if self.preprocess is None else self.preprocess(
+            map_structure(as_numpy, x))
         sample_weight = class_weight_to_sample_weight(y, sample_weight, self.class_weight)
         prepare = _backend.get().prepare_batch
         return tuple(map_structure(prepare, s) for s in (x, y, sample_weight))
@@ -336,12 +352,23 @@ def _is_dataset_of_batches(x):
         or module.startswith("torch.utils.data")
 
 
-def adapt(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None, class_weight=None):
+def adapt(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None, class_weight=None,
+          preprocess=None):
     """A DataAdapter for `x` (and `y`, `sample_weight`) as given to fit / evaluate / predict: NumPy arrays (or
     lists/dicts of them), a Python generator/iterator, a `PyDataset`, a `tf.data.Dataset` or a
-    `torch.utils.data.DataLoader` (the last three yield whole batches: `y` must then be None)."""
+    `torch.utils.data.DataLoader` (the last three yield whole batches: `y` must then be None).
+
+    `preprocess`, when given, maps the x of each batch (NumPy, before conversion): a model's host layers."""
     if isinstance(x, DataAdapter):
+        if preprocess is not None:
+            x.preprocess = preprocess
         return x
+    adapter = _make_adapter(x, y, sample_weight, batch_size, shuffle, steps, class_weight, preprocess)
+    adapter.preprocess = preprocess
+    return adapter
+
+
+def _make_adapter(x, y, sample_weight, batch_size, shuffle, steps, class_weight, preprocess):
     batch_sources = isinstance(x, PyDataset) or _is_dataset_of_batches(x) or hasattr(x, "__next__")
     if batch_sources and (y is not None or sample_weight is not None):
         raise ValueError(f"`y` and `sample_weight` must be None when `x` is a {type(x).__name__}, which yields "
@@ -353,4 +380,4 @@ def adapt(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=N
     if hasattr(x, "__next__"):
         return GeneratorDataAdapter(x, steps=steps, class_weight=class_weight)
     sample_weight = class_weight_to_sample_weight(y, sample_weight, class_weight)
-    return ArrayDataAdapter(x, y, sample_weight, batch_size=batch_size or 32, shuffle=shuffle)
+    return ArrayDataAdapter(x, y, sample_weight, batch_size=batch_size or 32, shuffle=shuffle, preprocess=preprocess)

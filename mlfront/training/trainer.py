@@ -7,6 +7,9 @@ and returns the values the Variables hold at the end. The backend's `compile` tu
 tf.function or plain eager torch, traced once; the loop outside only moves references.
 """
 
+import contextlib
+import threading
+
 import numpy as np
 
 from mlfront import backend as _backend
@@ -18,6 +21,25 @@ from mlfront.random import KeyStream, new_seed
 from mlfront.training import data as _data
 from mlfront.training.compile_utils import CompiledLoss, CompiledMetrics
 from mlfront.variables import bind, values_of
+
+
+_host_state = threading.local()
+
+
+@contextlib.contextmanager
+def host_inputs_ready():
+    """Inside: the model inputs are already past the model's host layers (as in the compiled steps)."""
+    previous = getattr(_host_state, "ready", False)
+    _host_state.ready = True
+    try:
+        yield
+    finally:
+        _host_state.ready = previous
+
+
+def host_inputs_are_ready():
+    """True inside `host_inputs_ready()` (on this thread)."""
+    return getattr(_host_state, "ready", False)
 
 
 class LazyLogs(dict):
@@ -76,6 +98,11 @@ class Trainer:
     _step_variables = None  # cached per compiled step: walking the layer tree every step costs time in eager torch
     _step_regularized = None
     _output_loss_trackers = []
+    _has_host_layers = False  # the model starts with host (NumPy) layers, applied to each batch by the data
+
+    def _host_hook(self):
+        """`host_preprocess` for the data adapters when the model has host layers, else None."""
+        return self.host_preprocess if self._has_host_layers else None
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
                 run_eagerly=False, jit_compile="auto", steps_per_execution=1, **kwargs):
@@ -216,6 +243,8 @@ class Trainer:
                 if B.traces:
                     bind(state, saved)
 
+        if self._has_host_layers:
+            step = _with_host_inputs_ready(step)
         compiled = B.compile(step, jit=self.jit_compile if self.jit_compile != "auto" else True)
 
         def run(data):
@@ -234,7 +263,7 @@ class Trainer:
         # compiled_metrics is None when compile() got no loss (a custom train_step computes its own).
         unbuilt_metrics = kind != "predict" and self.compiled_metrics is not None and not self.compiled_metrics.built
         if not self.built or unbuilt_metrics:
-            with call_context(False):
+            with call_context(False), host_inputs_ready():
                 y_pred = self(x, training=False)
             if unbuilt_metrics:
                 self.compiled_metrics.build(y, y_pred)
@@ -268,7 +297,7 @@ class Trainer:
             (x, y, sample_weight), validation_data = _data.split_validation(x, y, sample_weight, validation_split)
         self._check_inputs(x)
         train_data = _data.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
-                                 steps=steps_per_epoch, class_weight=class_weight)
+                                 steps=steps_per_epoch, class_weight=class_weight, preprocess=self._host_hook())
         verbose = 1 if verbose == "auto" else verbose
         self.history = History()
         callback_list = list(callbacks or []) + ([ProgbarLogger(verbose)] if verbose else []) + [self.history]
@@ -306,7 +335,8 @@ class Trainer:
 
     def _run_evaluation(self, x, y, sample_weight, batch_size, steps, callbacks, verbose=0):
         self._check_inputs(x)
-        eval_data = _data.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=False, steps=steps)
+        eval_data = _data.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=False, steps=steps,
+                                preprocess=self._host_hook())
         callback_list = CallbackList(list(callbacks or []), self, {"steps": eval_data.steps, "verbose": verbose})
         self.reset_metrics()
         callback_list.on_test_begin()
@@ -348,9 +378,12 @@ class Trainer:
         self._check_inputs(x)
         if not callbacks and isinstance(x, np.ndarray) and 0 < len(x) <= (batch_size or 32):
             # One batch: skip the batching machinery, which would cost more than a small model's forward pass.
-            batch = (B.prepare_batch(_data.to_numpy_input(x)), None, None)
+            host = self._host_hook()
+            batch = (B.prepare_batch(_data.to_numpy_input(x)) if host is None else
+                     _data.map_structure(B.prepare_batch, host(x)), None, None)
             return _data.map_structure(B.to_numpy, self._prepare(batch, "predict")(batch))
-        predict_data = _data.adapt(x, None, None, batch_size=batch_size, shuffle=False, steps=steps)
+        predict_data = _data.adapt(x, None, None, batch_size=batch_size, shuffle=False, steps=steps,
+                                   preprocess=self._host_hook())
         callback_list = CallbackList(list(callbacks or []), self, {"steps": predict_data.steps})
         callback_list.on_predict_begin()
         predict = None
@@ -407,12 +440,13 @@ class Trainer:
     def predict_on_batch(self, x):
         """The model's outputs on one batch, as NumPy array(s)."""
         B = _backend.get()
-        batch = next(_data.adapt(x, batch_size=len(_data.flatten(x)[0])).batches())
+        batch = next(_data.adapt(x, batch_size=len(_data.flatten(x)[0]), preprocess=self._host_hook()).batches())
         return _data.map_structure(B.to_numpy, self._prepare(batch, "predict")(batch))
 
     def _on_batch(self, kind, x, y, sample_weight, reset_metrics, return_dict):
         self._check_inputs(x)
-        batch = next(_data.adapt(x, y, sample_weight, batch_size=len(_data.flatten(x)[0])).batches())
+        batch = next(_data.adapt(x, y, sample_weight, batch_size=len(_data.flatten(x)[0]),
+                                 preprocess=self._host_hook()).batches())
         if reset_metrics:
             self.reset_metrics()
         self._prepare(batch, kind)(batch)
@@ -421,6 +455,13 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+def _with_host_inputs_ready(step):
+    def run(values, data, key):
+        with host_inputs_ready():
+            return step(values, data, key)
+    return run
 
 
 def _warn_deprecated(old, new):
