@@ -1,13 +1,14 @@
 """`BackupAndRestore`: resume an interrupted `fit` from its last backup."""
 
+import io
 import json
 import os
 import shutil
-import tempfile
 
 import numpy as np
 
 from mlfront.callbacks.base import Callback
+from mlfront.saving.atomic import atomic_write
 
 _WEIGHTS = "latest.weights.h5"
 _OPTIMIZER = "latest.optimizer.npz"
@@ -103,14 +104,18 @@ class BackupAndRestore(Callback):
             previous = os.path.join(self.backup_dir, "previous")
             os.makedirs(previous, exist_ok=True)
             for name in (_WEIGHTS, _OPTIMIZER, _METADATA):
-                shutil.copyfile(os.path.join(self.backup_dir, name), os.path.join(previous, name))
+                with open(os.path.join(self.backup_dir, name), "rb") as f:
+                    atomic_write(os.path.join(previous, name), f.read(), caller="BackupAndRestore")
         self.model.save_weights(os.path.join(self.backup_dir, _WEIGHTS), overwrite=True)
         optimizer = self.model.optimizer
         arrays = {f"{i:05d}": np.asarray(v.numpy()) for i, v in enumerate(optimizer.variables)}
-        _atomic_write(os.path.join(self.backup_dir, _OPTIMIZER), lambda f: np.savez(f, **arrays), binary=True)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        atomic_write(os.path.join(self.backup_dir, _OPTIMIZER), buffer.getbuffer(), caller="BackupAndRestore")
         # Written last: a backup counts only once its metadata names it.
         metadata = {"epoch": resume_epoch, "optimizer_variables": len(arrays)}
-        _atomic_write(os.path.join(self.backup_dir, _METADATA), lambda f: json.dump(metadata, f))
+        atomic_write(os.path.join(self.backup_dir, _METADATA), json.dumps(metadata).encode("utf8"),
+                     caller="BackupAndRestore")
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint and os.path.isdir(self.backup_dir):
@@ -146,14 +151,3 @@ def _load_optimizer(optimizer, directory, only_existing=False, skip=0):
         variable.assign(value.astype(variable.dtype))
     return len(values)
 
-
-def _atomic_write(path, write, binary=False):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
