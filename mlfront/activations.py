@@ -1,6 +1,7 @@
 """Activation functions by Keras name; each maps a backend array to one of the same shape."""
 
 from mlfront import backend as _backend
+from mlfront.saving import serialization as _serialization
 from mlfront.utils.naming import lookup
 
 
@@ -65,16 +66,32 @@ ALL["silu"] = silu
 
 
 def get(identifier):
-    """An activation function from a name ("relu"), a function, or None (linear)."""
+    """An activation function from a name ("relu", or a registered "package>name"), a serialized dict, a
+    function, or None (linear)."""
     if identifier is None:
         return linear
     if isinstance(identifier, str):
-        return lookup(ALL, identifier, "activation")
+        found = _serialization.get_registered_object(identifier)
+        return found if found is not None else lookup(ALL, identifier, "activation")
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret activation {identifier!r}: expected a name or a function.")
 
 
 def serialize(activation):
+    """A built-in activation's name; a registered function's Keras dict; any other function as itself (such a
+    config serves in-process `from_config` but is not JSON-safe)."""
     name = getattr(activation, "__name__", None)
-    return name if ALL.get(name) is activation else activation
+    if ALL.get(name) is activation:
+        return name
+    return _serialization.function_config(activation)
+
+
+def deserialize(config, custom_objects=None):
+    """The activation function a name or a serialized dict stands for (custom ones from `custom_objects`)."""
+    found = _serialization.deserialize_keras_object(config, custom_objects, module_objects=ALL)
+    if not callable(found):
+        raise ValueError(f"activations.deserialize: {config!r} does not describe a function.")
+    return found

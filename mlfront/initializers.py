@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from mlfront import random as _random
+from mlfront.saving import serialization as _serialization
 from mlfront.utils.naming import lookup
 
 
@@ -176,6 +177,9 @@ class Identity(Initializer):
     def __call__(self, shape, dtype="float32"):
         return (self.gain * np.eye(*shape)).astype(dtype)
 
+    def get_config(self):
+        return {"gain": self.gain}
+
 
 ALL = {
     "zeros": Zeros, "ones": Ones, "constant": Constant, "random_uniform": RandomUniform,
@@ -186,12 +190,33 @@ ALL = {
 }
 
 
+def _table():
+    return {**ALL, **{cls.__name__: cls for cls in ALL.values()}}
+
+
+def serialize(initializer):
+    """Keras's dict form of an initializer."""
+    return _serialization.serialize_keras_object(initializer)
+
+
+def deserialize(config, custom_objects=None):
+    """The initializer a serialized dict (Keras 2 or 3) or a name describes."""
+    found = _serialization.deserialize_keras_object(config, custom_objects, module_objects=_table())
+    return found() if isinstance(found, type) else found
+
+
 def get(identifier):
-    """An initializer from a name ("glorot_uniform", "GlorotUniform"), a class, an instance or a callable."""
+    """An initializer from a name ("glorot_uniform", "GlorotUniform"), a serialized dict, a class, an instance
+    or a callable."""
+    if identifier is None:
+        return None
     if isinstance(identifier, type):
         return identifier()
     if isinstance(identifier, str):
-        return lookup(ALL, identifier, "initializer")()
+        found = _serialization.get_registered_object(identifier)
+        return (found if found is not None else lookup(_table(), identifier, "initializer"))()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret initializer {identifier!r}: expected a name, an Initializer or a "

@@ -12,6 +12,7 @@ implements `call(y_true, y_pred)`.
 import math
 
 from mlfront import backend as _backend
+from mlfront.saving import serialization as _serialization
 from mlfront.utils.naming import lookup, snake_case
 
 EPSILON = 1e-7
@@ -257,7 +258,7 @@ class Loss:
         return total / _count(B, values)
 
     def get_config(self):
-        return {"name": self.name, "reduction": self.reduction}
+        return {"name": self.name, "reduction": self.reduction, "dtype": self.dtype}
 
     @classmethod
     def from_config(cls, config):
@@ -298,7 +299,21 @@ class LossFunctionWrapper(Loss):
         return self.fn(y_true, y_pred, **self.fn_kwargs)
 
     def get_config(self):
-        return {**super().get_config(), **self.fn_kwargs}
+        return {**super().get_config(), "fn": _serialization.function_config(self.fn), **self.fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "fn" not in config:
+            return cls(**config)
+        fn = _serialization.function_from_config(config.pop("fn"), module_objects=FUNCTIONS)
+        if cls is LossFunctionWrapper:
+            return cls(fn, **config)
+        loss = cls(**config)  # a loss class with its own function: Keras 2 names it in `fn` too
+        if loss.fn is not fn:
+            raise ValueError(f"{cls.__name__}.from_config: the config's `fn` ({fn!r}) is not this loss's "
+                             f"function ({loss.fn.__name__}).")
+        return loss
 
 
 def _loss_class(class_name, fn, default_name, **defaults):
@@ -323,7 +338,7 @@ def _loss_class(class_name, fn, default_name, **defaults):
         LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, dtype=dtype, **{**defaults, **kwargs})
 
     def get_config(self):
-        return {"name": self.name, "reduction": self.reduction, **self.fn_kwargs}
+        return {"name": self.name, "reduction": self.reduction, "dtype": self.dtype, **self.fn_kwargs}
     return type(class_name, (LossFunctionWrapper,), {"__init__": __init__, "get_config": get_config,
                                                      "__doc__": f"Loss class of `{fn.__name__}`: "
                                                                 f"{(fn.__doc__ or '').strip()}",
@@ -383,18 +398,22 @@ CLASSES = {cls.__name__: cls for cls in (
 
 
 def serialize(loss):
-    """`{"class_name": ..., "config": ...}` of a Loss (or the name of a loss function)."""
+    """Keras's dict form of a Loss; a built-in loss function's name; another function as
+    `function_config` keeps it (a registered one as its Keras dict)."""
     if isinstance(loss, Loss):
-        return {"class_name": type(loss).__name__, "config": loss.get_config()}
-    return getattr(loss, "__name__", loss)
+        return _serialization.serialize_keras_object(loss)
+    if FUNCTIONS.get(getattr(loss, "__name__", None)) is loss:
+        return loss.__name__
+    return _serialization.function_config(loss)
 
 
 def deserialize(config, custom_objects=None):
-    """A loss from `serialize`'s output (custom classes or functions by name in `custom_objects`)."""
+    """A Loss instance, or a loss function, from `serialize`'s output or a Keras 2 / 3 config (custom classes or
+    functions by name in `custom_objects`)."""
     if isinstance(config, str):
-        return lookup({**FUNCTIONS, **CLASSES, **(custom_objects or {})}, config, "loss")
-    cls = lookup({**CLASSES, **(custom_objects or {})}, config["class_name"], "loss")
-    return cls.from_config(config.get("config", {}))
+        found = _serialization.get_registered_object(config, custom_objects)
+        return found if found is not None else lookup({**FUNCTIONS, **CLASSES}, config, "loss")
+    return _serialization.deserialize_keras_object(config, custom_objects, module_objects={**FUNCTIONS, **CLASSES})
 
 
 def get(identifier):
@@ -402,11 +421,12 @@ def get(identifier):
     serialized dict, or a function `fn(y_true, y_pred)` returning per-sample (or scalar) losses."""
     if isinstance(identifier, Loss):
         return identifier
-    if isinstance(identifier, str):
-        found = lookup({**FUNCTIONS, **CLASSES}, identifier, "loss")
-        return found() if isinstance(found, type) else LossFunctionWrapper(found, name=identifier)
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
+    if isinstance(identifier, (str, dict)):
+        found = deserialize(identifier)
+        if isinstance(found, Loss):
+            return found
+        name = identifier if isinstance(identifier, str) else getattr(found, "__name__", "loss")
+        return found() if isinstance(found, type) else LossFunctionWrapper(found, name=name)
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if callable(identifier):

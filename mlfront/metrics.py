@@ -9,6 +9,7 @@ import numpy as np
 
 from mlfront import backend as _backend
 from mlfront import losses as _losses
+from mlfront.saving import serialization as _serialization
 from mlfront.utils.naming import lookup, snake_case
 from mlfront.variables import Variable
 
@@ -240,7 +241,14 @@ class MeanMetricWrapper(Mean):
         return Metric.__call__(self, y_true, y_pred, sample_weight)
 
     def get_config(self):
-        return {**super().get_config(), **self.fn_kwargs}
+        return {**super().get_config(), "fn": _serialization.function_config(self.fn), **self.fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "fn" in config:
+            config["fn"] = _serialization.function_from_config(config["fn"], module_objects=FUNCTIONS)
+        return cls(**config)
 
 
 # ---------------------------------------------------------------------- per-sample metric functions
@@ -708,11 +716,15 @@ def _get(identifier, loss, y_true_shape, y_pred_shape):
             wrapper = MeanMetricWrapper(resolve_accuracy(loss, y_true_shape, y_pred_shape), name=identifier)
             wrapper._direction = "up"
             return wrapper
-        found = lookup({**FUNCTIONS, **CLASSES}, identifier, "metric")
+        found = _serialization.get_registered_object(identifier)
+        if found is None:
+            found = lookup({**FUNCTIONS, **CLASSES}, identifier, "metric")
         return found() if isinstance(found, type) else MeanMetricWrapper(found, name=identifier)
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = lookup(CLASSES, identifier["class_name"], "metric")
-        return cls.from_config(identifier.get("config", {}))
+    if isinstance(identifier, dict):
+        found = _serialization.deserialize_keras_object(identifier, module_objects={**FUNCTIONS, **CLASSES})
+        if isinstance(found, Metric):
+            return found
+        return found() if isinstance(found, type) else MeanMetricWrapper(found)
     if callable(identifier):
         return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", "metric"))
     raise ValueError(f"Could not interpret metric {identifier!r}: expected a name, a Metric or a function "
@@ -720,8 +732,8 @@ def _get(identifier, loss, y_true_shape, y_pred_shape):
 
 
 def serialize(metric):
-    """`{"class_name": ..., "config": ...}` for a Metric."""
-    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    """Keras's dict form of a Metric (`{"module", "class_name", "config", "registered_name"}`)."""
+    return _serialization.serialize_keras_object(metric)
 
 
 def deserialize(config):

@@ -16,6 +16,7 @@ import sys
 
 from mlfront import backend as _backend
 from mlfront import schedules
+from mlfront.saving import serialization as _serialization
 from mlfront.utils.naming import lookup, snake_case
 from mlfront.variables import Variable
 
@@ -24,7 +25,10 @@ sys.modules[__name__ + ".schedules"] = schedules
 
 # Keras 3 arguments accepted (so Keras configs load) but only at their "off" values.
 _UNSUPPORTED = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
-                "gradient_accumulation_steps": None}
+                "gradient_accumulation_steps": None, "is_legacy_optimizer": False}
+# Keras 2 (tf_keras) config entries that only tune speed: XLA compilation of the update (the backend compiles
+# mlfront's whole step anyway).
+_SPEED_HINTS = ("jit_compile",)
 
 
 class LearningRate(float):
@@ -57,6 +61,8 @@ class Optimizer:
         loss_scale_factor: gradients are divided by this factor before use.
         name: the optimizer's name (prefix of its variables' paths).
         lr: Keras 2 spelling of `learning_rate`.
+        jit_compile / is_legacy_optimizer: Keras 2 (tf_keras) config entries, accepted so its configs load
+            (the backend compiles the whole step anyway; only `is_legacy_optimizer=False` is supported).
         decay: Keras 2 time decay: the rate is divided by `1 + decay * iterations`.
     """
 
@@ -66,6 +72,8 @@ class Optimizer:
         for key, off in _UNSUPPORTED.items():
             if key in kwargs and kwargs.pop(key) not in (off, None, False):
                 raise NotImplementedError(f"{type(self).__name__}: `{key}` is not supported by mlfront.")
+        for key in _SPEED_HINTS:
+            kwargs.pop(key, None)
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}.")
         if lr is not None:
@@ -593,14 +601,17 @@ ALL = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW, "adagrad": 
 
 
 def serialize(optimizer):
-    """`{"class_name": ..., "config": ...}` of an optimizer."""
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    """Keras's dict form of an optimizer (`{"module", "class_name", "config", "registered_name"}`)."""
+    return _serialization.serialize_keras_object(optimizer)
 
 
 def deserialize(config, custom_objects=None):
-    """An optimizer from `serialize`'s dict (custom classes by name in `custom_objects`)."""
-    table = {**ALL, **(custom_objects or {})}
-    return lookup(table, config["class_name"], "optimizer").from_config(config.get("config", {}))
+    """An optimizer from `serialize`'s dict or a Keras 2 / 3 config (custom classes in `custom_objects`)."""
+    found = _serialization.deserialize_keras_object(config, custom_objects, module_objects=ALL)
+    found = found() if isinstance(found, type) else found
+    if not isinstance(found, Optimizer):
+        raise ValueError(f"optimizers.deserialize: {config!r} does not describe an optimizer.")
+    return found
 
 
 def get(identifier):
@@ -609,7 +620,8 @@ def get(identifier):
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
-        return lookup(ALL, identifier, "optimizer")()
+        found = _serialization.get_registered_object(identifier)
+        return (found if found is not None else lookup(ALL, identifier, "optimizer"))()
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Optimizer):

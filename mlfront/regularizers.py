@@ -1,6 +1,7 @@
 """Weight regularizers: penalties on a weight, added to the training loss."""
 
 from mlfront import backend as _backend
+from mlfront.saving import serialization as _serialization
 from mlfront.utils.naming import lookup
 
 
@@ -68,12 +69,30 @@ def l1_l2(l1=0.01, l2=0.01):
 ALL = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
 
 
+def _table():
+    return {**ALL, **{cls.__name__: cls for cls in (L1, L2, L1L2)}}
+
+
+def serialize(regularizer):
+    """Keras's dict form of a regularizer."""
+    return _serialization.serialize_keras_object(regularizer)
+
+
+def deserialize(config, custom_objects=None):
+    """The regularizer a serialized dict (Keras 2 or 3) or a name describes."""
+    found = _serialization.deserialize_keras_object(config, custom_objects, module_objects=_table())
+    return found() if isinstance(found, type) else found
+
+
 def get(identifier):
     """A regularizer from a name ("l2"), an instance or a callable weight -> penalty."""
     if identifier is None:
         return None
     if isinstance(identifier, str):
-        return lookup(ALL, identifier, "regularizer")()
+        found = _serialization.get_registered_object(identifier)
+        return (found if found is not None else lookup(_table(), identifier, "regularizer"))()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret regularizer {identifier!r}: expected a name or a callable.")

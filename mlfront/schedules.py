@@ -12,7 +12,7 @@ Example:
 import math
 
 from mlfront import backend as _backend
-from mlfront.utils.naming import lookup
+from mlfront.saving import serialization as _serialization
 
 
 def _as_step(step):
@@ -242,14 +242,16 @@ ALL = {cls.__name__: cls for cls in (ExponentialDecay, PiecewiseConstantDecay, P
 
 
 def serialize(schedule):
-    """`{"class_name": ..., "config": ...}` of a schedule."""
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    """Keras's dict form of a schedule (`{"module", "class_name", "config", "registered_name"}`)."""
+    return _serialization.serialize_keras_object(schedule)
 
 
 def deserialize(config, custom_objects=None):
-    """A schedule from `serialize`'s dict (custom classes by name in `custom_objects`)."""
-    table = {**ALL, **(custom_objects or {})}
-    return lookup(table, config["class_name"], "learning-rate schedule").from_config(config["config"])
+    """A schedule from `serialize`'s dict or a Keras 2 / 3 config (custom classes in `custom_objects`)."""
+    found = _serialization.deserialize_keras_object(config, custom_objects, module_objects=ALL)
+    if not isinstance(found, LearningRateSchedule):
+        raise ValueError(f"schedules.deserialize: {config!r} does not describe a learning-rate schedule.")
+    return found
 
 
 def get(identifier):

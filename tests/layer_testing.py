@@ -4,7 +4,17 @@ It builds the layer, checks its output against a NumPy reference (when given) an
 the weight counts, a `get_config` / `from_config` round trip that reproduces the output with the same weights,
 the output shape seen through the Functional/Sequential symbolic path, and a real training step that changes
 the trainable weights.
+
+`check_config` is the config part: every `__init__` parameter of the layer's class must be a key of
+`get_config()` except `BASE_ARGS_FOLDED` (the base Layer's input-shape spellings, all folded into
+`batch_input_shape`, and Keras 2's legacy `weights=` / `input_length=`, which Keras 3 configs do not hold
+either) and those a class lists in `_not_in_config` (arguments of a shared `__init__` that do not apply to
+it, e.g. `output_padding` of a non-transposed convolution), and the config must survive `json.dumps` /
+`json.loads`.
 """
+
+import inspect
+import json
 
 import numpy as np
 
@@ -44,8 +54,9 @@ def run_layer_test(layer_class, init_kwargs, input_data, expected_output=None, e
     if expected_num_non_trainable_weights is not None:
         assert len(layer.non_trainable_weights) == expected_num_non_trainable_weights
 
-    # get_config / from_config: a new layer with the same config and weights gives the same output
-    config = layer.get_config()
+    # get_config / from_config: the config holds every __init__ argument, survives JSON, and a new layer with
+    # the same config and weights gives the same output
+    config = check_config(layer)
     config.pop("name", None)
     clone = layer_class.from_config(config)
     clone(inputs, **call_kwargs)
@@ -64,6 +75,25 @@ def run_layer_test(layer_class, init_kwargs, input_data, expected_output=None, e
     if train and layer.trainable_weights and not isinstance(input_data, list) and not isinstance(output_np, list):
         _check_training_step(layer_class, config, input_data, output_np, call_kwargs)
     return layer, output_np
+
+
+BASE_ARGS_FOLDED = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "weights", "input_length"}
+
+
+def check_config(obj, exempt=()):
+    """`obj.get_config()` after JSON: it must hold every `__init__` parameter of `type(obj)` (but
+    `BASE_ARGS_FOLDED` and `exempt`), and `json.dumps` must accept it. Returns the JSON-loaded config."""
+    config = obj.get_config()
+    parameters = inspect.signature(type(obj).__init__).parameters.values()
+    names = {p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)} - {"self"}
+    not_applicable = set(getattr(type(obj), "_not_in_config", ()))  # e.g. Conv2D's `output_padding`
+    missing = sorted(names - set(config) - BASE_ARGS_FOLDED - not_applicable - set(exempt))
+    assert not missing, f"{type(obj).__name__}.get_config() lacks __init__ argument(s) {missing}"
+    try:
+        text = json.dumps(config)
+    except TypeError as error:
+        raise AssertionError(f"{type(obj).__name__}.get_config() is not JSON-safe: {error}") from None
+    return json.loads(text)
 
 
 def _check_training_step(layer_class, config, input_data, output_np, call_kwargs):

@@ -52,6 +52,7 @@ def test_repeat_vector_matches_numpy():
         layers.RepeatVector(2, name="rep")(ops.convert_to_tensor(_data((2, 3, 4))))
 
 
+@mlfront.saving.register_keras_serializable(package="test_reshaping")  # so the Lambda's config is JSON-safe
 def _scaled_square(x, factor=1.0):
     return ops.square(x) * factor
 
@@ -65,6 +66,7 @@ def test_lambda_with_arguments_matches_numpy():
 def test_lambda_output_shape_declared_or_probed():
     x = _data((2, 3, 4))
 
+    @mlfront.saving.register_keras_serializable(package="test_reshaping")
     def flatten(t):
         return ops.reshape(t, (-1, 12))
     probed = layers.Lambda(flatten)

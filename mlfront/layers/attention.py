@@ -4,7 +4,7 @@ import math
 
 from mlfront import backend as _backend
 from mlfront.layers import graph as _graph
-from mlfront.layers.base import Layer, _shape_of, next_key, resolve_training
+from mlfront.layers.base import Layer, _shape_of, next_key, resolve_training, serialized
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -67,6 +67,9 @@ class MultiHeadAttention(Layer):
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = kernel_regularizer
         self.bias_regularizer = bias_regularizer
+        # accepted for Keras compatibility and kept in the config, not applied (as in the other layers)
+        self.activity_regularizer = activity_regularizer
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         self.seed = seed
         self._symbolic_scores = False
 
@@ -219,8 +222,10 @@ class MultiHeadAttention(Layer):
         return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
                 "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias,
                 "output_shape": self.output_shape, "attention_axes": self.attention_axes,
-                "kernel_initializer": self.kernel_initializer, "bias_initializer": self.bias_initializer,
-                "kernel_regularizer": self.kernel_regularizer, "bias_regularizer": self.bias_regularizer,
+                **serialized(kernel_initializer=self.kernel_initializer, bias_initializer=self.bias_initializer,
+                             kernel_regularizer=self.kernel_regularizer, bias_regularizer=self.bias_regularizer,
+                             activity_regularizer=self.activity_regularizer,
+                             kernel_constraint=self.kernel_constraint, bias_constraint=self.bias_constraint),
                 "seed": self.seed}
 
 

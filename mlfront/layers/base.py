@@ -11,6 +11,7 @@ from mlfront import regularizers as _regularizers
 from mlfront.backend import context as _context
 from mlfront.layers import graph as _graph
 from mlfront.random import KeyStream
+from mlfront.saving.serialization import function_config, serialize_keras_object
 from mlfront.utils.naming import snake_case
 from mlfront.variables import Variable
 
@@ -300,6 +301,14 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def serialized(**values):
+    """Config entries for initializers, regularizers and constraints: objects as Keras's dicts
+    (`{"module": "keras.initializers", "class_name": "GlorotUniform", ...}`), names and None as they are, plain
+    functions as `function_config` keeps them."""
+    return {key: function_config(value) if callable(value) and not hasattr(value, "get_config")
+            else serialize_keras_object(value) for key, value in values.items()}
 
 
 def _as_tuple(shape):

@@ -5,7 +5,7 @@ from mlfront import backend as _backend
 from mlfront import initializers as _initializers
 from mlfront import regularizers as _regularizers
 from mlfront.backend.base import conv_output_length, conv_transpose_output_length
-from mlfront.layers.base import Layer
+from mlfront.layers.base import Layer, serialized
 
 
 def normalize_tuple(value, rank, name, layer):
@@ -71,6 +71,7 @@ class BaseConv(Layer):
 
     rank = None
     transpose = False
+    _not_in_config = ("output_padding",)  # a transposed convolution's argument only (Keras's configs agree)
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
@@ -110,8 +111,10 @@ class BaseConv(Layer):
         self.groups = groups
         self.activation = _activations.get(activation)
         self.use_bias = use_bias
-        self._init_args = {"kernel_initializer": kernel_initializer, "bias_initializer": bias_initializer,
-                           "kernel_regularizer": kernel_regularizer, "bias_regularizer": bias_regularizer}
+        self._init_args = serialized(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                                     kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                                     activity_regularizer=activity_regularizer,
+                                     kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.kernel_initializer = _initializers.get(kernel_initializer)
         self.bias_initializer = _initializers.get(bias_initializer)
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
@@ -208,6 +211,7 @@ class _BaseConvTranspose(BaseConv):
     """
 
     transpose = True
+    _not_in_config = ("groups",)
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, **kwargs):

@@ -6,15 +6,19 @@ from mlfront import activations as _activations
 from mlfront import backend as _backend
 from mlfront import initializers as _initializers
 from mlfront import regularizers as _regularizers
-from mlfront.layers.base import Layer, next_key, resolve_training
+from mlfront.layers.base import Layer, next_key, resolve_training, serialized
 from mlfront.layers.graph import Node, SymbolicTensor
 
 
 class InputLayer(Layer):
     """The entry point of a model: produces the symbolic tensor that `Input` returns."""
 
+    # `shape` is folded into `batch_shape`, as in Keras's config; `ragged` / `optional` (Keras 2 / 3 flags,
+    # only False is supported) are read from configs but not written
+    _not_in_config = ("shape", "ragged", "optional")
+
     def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
-                 input_shape=None, batch_input_shape=None, sparse=None, **kwargs):
+                 input_shape=None, batch_input_shape=None, sparse=None, ragged=None, optional=False, **kwargs):
         if batch_shape is None:
             batch_shape = batch_input_shape
         if batch_shape is None:
@@ -23,7 +27,11 @@ class InputLayer(Layer):
                 raise ValueError("Input: give `shape` (without the batch dimension) or `batch_shape`.")
             shape = (shape,) if isinstance(shape, int) else tuple(shape)
             batch_shape = (batch_size,) + shape
+        for flag, value in (("sparse", sparse), ("ragged", ragged), ("optional", optional)):
+            if value:
+                raise NotImplementedError(f"Input: `{flag}=True` is not supported by mlfront.")
         super().__init__(name=name, dtype=dtype, **kwargs)
+        self.sparse = False
         self.batch_shape = tuple(batch_shape)
         self.built = True
         node = Node(self, [], (), {}, None)
@@ -38,7 +46,7 @@ class InputLayer(Layer):
         return self.batch_shape
 
     def get_config(self):
-        return {"batch_shape": self.batch_shape, "dtype": self.dtype, "name": self.name}
+        return {"batch_shape": self.batch_shape, "dtype": self.dtype, "sparse": self.sparse, "name": self.name}
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
@@ -71,6 +79,9 @@ class Dense(Layer):
         self.bias_initializer = _initializers.get(bias_initializer)
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.bias_regularizer = _regularizers.get(bias_regularizer)
+        # accepted for Keras compatibility and kept in the config, not applied (as in the other layers)
+        self.activity_regularizer = activity_regularizer
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -98,7 +109,11 @@ class Dense(Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units,
-                "activation": _activations.serialize(self.activation), "use_bias": self.use_bias}
+                "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
+                **serialized(kernel_initializer=self.kernel_initializer, bias_initializer=self.bias_initializer,
+                             kernel_regularizer=self.kernel_regularizer, bias_regularizer=self.bias_regularizer,
+                             activity_regularizer=self.activity_regularizer,
+                             kernel_constraint=self.kernel_constraint, bias_constraint=self.bias_constraint)}
 
 
 class Activation(Layer):
@@ -123,6 +138,12 @@ class Dropout(Layer):
     """Zeroes a fraction `rate` of its inputs in training and scales the rest by 1 / (1 - rate).
 
     Its randomness comes from the key stream of the training step, so the compiled step stays pure.
+
+    Args:
+        rate: the fraction of inputs dropped, in [0, 1).
+        noise_shape: the shape of the keep/drop mask, broadcast over the input (e.g. `(batch, 1, features)`
+            drops the same features at every time step); None entries take the input's size.
+        seed: kept in the config (the training step's key stream supplies the randomness).
     """
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
@@ -130,19 +151,27 @@ class Dropout(Layer):
         if not 0 <= rate < 1:
             raise ValueError(f"Dropout '{self.name}': `rate` must be in [0, 1), got {rate!r}.")
         self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
         self.supports_masking = True
 
     def call(self, inputs, training=None):
         if not resolve_training(training) or self.rate == 0:
             return inputs
-        return _backend.get().dropout(next_key(), inputs, self.rate)
+        B = _backend.get()
+        if self.noise_shape is None:
+            return B.dropout(next_key(), inputs, self.rate)
+        # one keep/drop draw per entry of noise_shape (None: the input's size), broadcast over the rest
+        shape = tuple(size if n is None else n for n, size in zip(self.noise_shape, B.shape(inputs)))
+        keep = B.random_uniform(next_key(), shape, dtype=B.dtype(inputs)) >= self.rate
+        return B.where(keep, inputs / (1.0 - self.rate), B.zeros_like(inputs))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        return {**super().get_config(), "rate": self.rate,
+                "noise_shape": None if self.noise_shape is None else list(self.noise_shape), "seed": self.seed}
 
 
 class Flatten(Layer):

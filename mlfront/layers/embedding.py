@@ -2,7 +2,7 @@
 
 from mlfront import backend as _backend
 from mlfront import initializers as _initializers
-from mlfront.layers.base import Layer
+from mlfront.layers.base import Layer, serialized
 
 
 class Embedding(Layer):
@@ -64,9 +64,9 @@ class Embedding(Layer):
 
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
-                "embeddings_initializer": self.embeddings_initializer,
-                "embeddings_regularizer": self.embeddings_regularizer,
-                "embeddings_constraint": self.embeddings_constraint, "mask_zero": self.mask_zero}
+                **serialized(embeddings_initializer=self.embeddings_initializer,
+                             embeddings_regularizer=self.embeddings_regularizer,
+                             embeddings_constraint=self.embeddings_constraint), "mask_zero": self.mask_zero}
 
 
 class Masking(Layer):

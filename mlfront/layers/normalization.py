@@ -1,7 +1,7 @@
 """Normalization layers: BatchNormalization, LayerNormalization."""
 
 from mlfront import backend as _backend
-from mlfront.layers.base import Layer, resolve_training
+from mlfront.layers.base import Layer, resolve_training, serialized
 
 
 def _normalize_axes(layer, axis, rank):
@@ -64,6 +64,7 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = moving_variance_initializer
         self.beta_regularizer = beta_regularizer
         self.gamma_regularizer = gamma_regularizer
+        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint  # kept, not applied
         self.synchronized = synchronized
         self.supports_masking = True
 
@@ -128,12 +129,11 @@ class BatchNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
                 "center": self.center, "scale": self.scale,
-                "beta_initializer": self.beta_initializer,
-                "gamma_initializer": self.gamma_initializer,
-                "moving_mean_initializer": self.moving_mean_initializer,
-                "moving_variance_initializer": self.moving_variance_initializer,
-                "beta_regularizer": self.beta_regularizer,
-                "gamma_regularizer": self.gamma_regularizer,
+                **serialized(beta_initializer=self.beta_initializer, gamma_initializer=self.gamma_initializer,
+                             moving_mean_initializer=self.moving_mean_initializer,
+                             moving_variance_initializer=self.moving_variance_initializer,
+                             beta_regularizer=self.beta_regularizer, gamma_regularizer=self.gamma_regularizer,
+                             beta_constraint=self.beta_constraint, gamma_constraint=self.gamma_constraint),
                 "synchronized": self.synchronized}
 
 
@@ -158,6 +158,7 @@ class LayerNormalization(Layer):
         self.beta_initializer = beta_initializer
         self.gamma_initializer = gamma_initializer
         self.beta_regularizer = beta_regularizer
+        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint  # kept, not applied
         self.gamma_regularizer = gamma_regularizer
         self.supports_masking = True
 
@@ -190,7 +191,7 @@ class LayerNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
-                "scale": self.scale, "beta_initializer": self.beta_initializer,
-                "gamma_initializer": self.gamma_initializer,
-                "beta_regularizer": self.beta_regularizer,
-                "gamma_regularizer": self.gamma_regularizer}
+                "scale": self.scale,
+                **serialized(beta_initializer=self.beta_initializer, gamma_initializer=self.gamma_initializer,
+                             beta_regularizer=self.beta_regularizer, gamma_regularizer=self.gamma_regularizer,
+                             beta_constraint=self.beta_constraint, gamma_constraint=self.gamma_constraint)}

@@ -11,7 +11,9 @@ import numpy as np
 from mlfront import activations as _activations
 from mlfront import backend as _backend
 from mlfront import initializers as _initializers
-from mlfront.layers.base import Layer, next_key, resolve_training
+from mlfront.layers.base import Layer, next_key, resolve_training, serialized
+from mlfront.saving.serialization import (deserialize_keras_object, expect_instance, layer_objects,
+                                          serialize_keras_object)
 
 
 class _Recurrent(Layer):
@@ -34,6 +36,7 @@ class _Recurrent(Layer):
         stateful: only False is supported.
         unroll, implementation: accepted for Keras compatibility (no effect: the engine's loop is used).
         zero_output_for_mask: output zeros at masked steps instead of repeating the previous output.
+        time_major: Keras 2's flag for (time, batch, ...) inputs; only False is supported.
 
     Call arguments: `inputs` (batch, time, features), `initial_state` (a list of arrays, one per state;
     zeros by default), `mask` (batch, time) of booleans, `training`.
@@ -47,13 +50,17 @@ class _Recurrent(Layer):
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
-                 zero_output_for_mask=False, implementation=None, input_dim=None, input_length=None, **kwargs):
+                 zero_output_for_mask=False, implementation=None, input_dim=None, input_length=None,
+                 time_major=False, **kwargs):
         if input_dim is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length, input_dim)  # Keras 2 spelling
         super().__init__(**kwargs)
         kind = type(self).__name__
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"{kind} '{self.name}': `units` must be a positive integer, got {units!r}.")
+        if time_major:
+            raise NotImplementedError(f"{kind} '{self.name}': `time_major=True` (Keras 2) is not supported; "
+                                      f"pass inputs as (batch, time, features).")
         if stateful:
             raise ValueError(f"{kind} '{self.name}': stateful=True is not supported (states are not carried "
                              f"between batches); use stateful=False and pass `initial_state=` instead.")
@@ -177,13 +184,16 @@ class _Recurrent(Layer):
     def get_config(self):
         config = {**super().get_config(), "units": self.units,
                   "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
-                  "kernel_initializer": self.kernel_initializer,
-                  "recurrent_initializer": self.recurrent_initializer,
-                  "bias_initializer": self.bias_initializer, "kernel_regularizer": self.kernel_regularizer,
-                  "recurrent_regularizer": self.recurrent_regularizer,
-                  "bias_regularizer": self.bias_regularizer, "activity_regularizer": self.activity_regularizer,
-                  "kernel_constraint": self.kernel_constraint, "recurrent_constraint": self.recurrent_constraint,
-                  "bias_constraint": self.bias_constraint, "dropout": self.dropout,
+                  **serialized(kernel_initializer=self.kernel_initializer,
+                               recurrent_initializer=self.recurrent_initializer,
+                               bias_initializer=self.bias_initializer, kernel_regularizer=self.kernel_regularizer,
+                               recurrent_regularizer=self.recurrent_regularizer,
+                               bias_regularizer=self.bias_regularizer,
+                               activity_regularizer=self.activity_regularizer,
+                               kernel_constraint=self.kernel_constraint,
+                               recurrent_constraint=self.recurrent_constraint,
+                               bias_constraint=self.bias_constraint),
+                  "dropout": self.dropout,
                   "recurrent_dropout": self.recurrent_dropout, "return_sequences": self.return_sequences,
                   "return_state": self.return_state, "go_backwards": self.go_backwards,
                   "stateful": self.stateful, "unroll": self.unroll,
@@ -314,14 +324,14 @@ def _strip_prefix(name):
 
 
 def _layer_config(layer):
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    return serialize_keras_object(layer)
 
 
-def _layer_from_config(spec):
+def _layer_from_config(spec, custom_objects=None):
     if isinstance(spec, Layer):
         return spec
-    from mlfront import layers as layer_module
-    return getattr(layer_module, spec["class_name"]).from_config(dict(spec["config"]))
+    layer = deserialize_keras_object(spec, custom_objects, module_objects=layer_objects())
+    return expect_instance(layer, Layer, "wrapped layer config")
 
 
 class Bidirectional(Layer):
@@ -435,11 +445,11 @@ class Bidirectional(Layer):
                 "layer": _layer_config(self.forward_layer), "backward_layer": _layer_config(self.backward_layer)}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        config["layer"] = _layer_from_config(config["layer"])
+        config["layer"] = _layer_from_config(config["layer"], custom_objects)
         if config.get("backward_layer") is not None:
-            config["backward_layer"] = _layer_from_config(config["backward_layer"])
+            config["backward_layer"] = _layer_from_config(config["backward_layer"], custom_objects)
         return cls(**config)
 
 
@@ -488,7 +498,7 @@ class TimeDistributed(Layer):
         return {**super().get_config(), "layer": _layer_config(self.layer)}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        config["layer"] = _layer_from_config(config["layer"])
+        config["layer"] = _layer_from_config(config["layer"], custom_objects)
         return cls(**config)

@@ -5,6 +5,7 @@ import math
 
 from mlfront import backend as _backend
 from mlfront.layers.base import Layer
+from mlfront.saving import serialization as _serialization
 
 
 class Reshape(Layer):
@@ -117,7 +118,9 @@ class Lambda(Layer):
         mask: a mask for the outputs, or a function `mask(inputs, input_mask)`.
         arguments: extra keyword arguments for `function`.
 
-    Its config holds the function object itself, so it round-trips within a process but not through JSON.
+    In its config, a function registered with `register_keras_serializable` (or a built-in activation) is
+    saved by name, so the config is JSON-safe; any other function is kept as the Python object itself, which
+    round-trips within a process but not through JSON (mlfront never writes or loads Python bytecode).
     """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
@@ -156,5 +159,38 @@ class Lambda(Layer):
         return self.mask
 
     def get_config(self):
-        return {**super().get_config(), "function": self.function, "output_shape": self.output_shape,
-                "mask": self.mask, "arguments": self.arguments}
+        return {**super().get_config(), "function": _function_config(self.function),
+                "output_shape": _function_config(self.output_shape), "mask": _function_config(self.mask),
+                "arguments": self.arguments}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """The layer from `get_config()`, or from a Keras 2 / 3 config whose functions are registered or in
+        `custom_objects`; a function saved as Python code is refused (see `deserialize_keras_object`)."""
+        config = dict(config)
+        kinds = {key: config.pop(f"{key}_type", None) for key in ("function", "output_shape")}
+        config.pop("module", None)
+        config.pop("output_shape_module", None)
+        for key in ("function", "output_shape", "mask"):
+            config[key] = _function_from_config(config.get(key), kinds.get(key), custom_objects, key)
+        return cls(**config)
+
+
+def _function_config(value):
+    return list(value) if isinstance(value, tuple) else _serialization.function_config(value)
+
+
+def _function_from_config(value, kind, custom_objects, key):
+    """A Lambda's function / output_shape / mask from its config entry (Keras 3 dict, Keras 2 typed entry)."""
+    if kind == "lambda" or (isinstance(value, dict) and value.get("class_name") == "__lambda__"):
+        raise ValueError(f"Lambda.from_config (`{key}`): " + _serialization.lambda_refusal(
+            _serialization.in_safe_mode()))
+    if kind == "function" and isinstance(value, str):  # Keras 2: the function's name
+        found = _serialization.get_registered_object(value, custom_objects)
+        if found is None:
+            raise ValueError(f"Lambda.from_config (`{key}`): function {value!r} is neither registered with "
+                             f"`register_keras_serializable` nor given in `custom_objects`.")
+        return found
+    if isinstance(value, dict):
+        return _serialization.function_from_config(value, custom_objects, module_objects={})
+    return value

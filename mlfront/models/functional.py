@@ -11,13 +11,14 @@ Host layers (NumPy layers such as `StringLookup`) are split off the plan into a 
 *boundary*: the slots the engine steps and the outputs read that no engine step computes).
 """
 
-import inspect
 import operator
 
 from mlfront.layers.base import Layer
 from mlfront.layers.core import InputLayer
 from mlfront.layers.graph import SymbolicTensor, flatten, map_structure
 from mlfront.models.model import Model, host_array, is_string_list
+from mlfront.saving.serialization import (deserialize_keras_object, expect_instance, layer_objects,
+                                          serialize_keras_object)
 from mlfront.training.data import to_numpy_input
 
 _TENSOR = "__tensor__"  # marks a tensor reference (layer name, node index, tensor index) in a config
@@ -279,7 +280,7 @@ class Functional(Model):
             return map_structure(lambda v: {_TENSOR: references[id(v)]} if isinstance(v, SymbolicTensor) else v,
                                  structure)
 
-        layers = [{"class_name": type(layer).__name__, "name": layer.name, "config": layer.get_config(),
+        layers = [{**serialize_keras_object(layer), "name": layer.name,
                    "inbound_nodes": [{"inputs": encode(node.inputs), "args": encode(list(node.args)),
                                       "kwargs": encode(node.kwargs)} for node in nodes_of[id(layer)]]}
                   for layer in self._layers]
@@ -476,16 +477,6 @@ def _no_empty_mask(mask):
 
 
 def _deserialize_layer(entry, custom_objects):
-    from mlfront import layers as layer_module
-    from mlfront import models as model_module
-    name = entry["class_name"]
-    for table in (custom_objects or {}, vars(layer_module), vars(model_module), {"Functional": Functional}):
-        layer_class = table.get(name)
-        if isinstance(layer_class, type) and issubclass(layer_class, Layer):
-            break
-    else:
-        raise ValueError(f"Unknown layer class {name!r} (layer '{entry.get('name')}') in the model config; "
-                         f"pass custom classes in `custom_objects={{'{name}': {name}}}`.")
-    if "custom_objects" in inspect.signature(layer_class.from_config).parameters:
-        return layer_class.from_config(entry["config"], custom_objects=custom_objects)
-    return layer_class.from_config(entry["config"])
+    spec = {key: entry[key] for key in ("module", "class_name", "config", "registered_name") if key in entry}
+    layer = deserialize_keras_object(spec, custom_objects, module_objects=layer_objects())
+    return expect_instance(layer, Layer, f"Model.from_config (layer {entry.get('name')!r})")

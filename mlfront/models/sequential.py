@@ -4,6 +4,8 @@ from mlfront.layers.base import Layer
 from mlfront.layers.core import InputLayer
 from mlfront.layers.graph import SymbolicTensor
 from mlfront.models.model import Model, host_array
+from mlfront.saving.serialization import (deserialize_keras_object, expect_instance, layer_objects,
+                                          serialize_keras_object)
 from mlfront.training.data import to_numpy_input
 
 
@@ -166,8 +168,8 @@ class Sequential(Model):
         return self._output_shapes.get(layer.name)
 
     def get_config(self):
-        config = {"name": self.name, "layers": [{"class_name": type(l).__name__, "config": l.get_config()}
-                                                for l in self._layers]}
+        config = {"name": self.name, "trainable": self.trainable,
+                  "layers": [serialize_keras_object(layer) for layer in self._layers]}
         if self._input_batch_shape is not None:
             config["batch_input_shape"] = self._input_batch_shape
         if self._input_dtype not in (None, "float32"):
@@ -176,12 +178,13 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from mlfront import layers as layer_module
-        model = cls(name=config.get("name"))
+        """The model from `get_config()` (Keras 2 and 3 forms); custom layers from `custom_objects` or the
+        registry (`register_keras_serializable`)."""
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         if config.get("batch_input_shape") is not None:
             model._input_batch_shape = tuple(config["batch_input_shape"])
             model._input_dtype = config.get("input_dtype")
         for spec in config["layers"]:
-            layer_class = (custom_objects or {}).get(spec["class_name"]) or getattr(layer_module, spec["class_name"])
-            model.add(layer_class.from_config(spec["config"]))
+            layer = deserialize_keras_object(spec, custom_objects, module_objects=layer_objects())
+            model.add(expect_instance(layer, Layer, f"Sequential.from_config (layer {spec.get('class_name')!r})"))
         return model
