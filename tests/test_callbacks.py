@@ -225,6 +225,24 @@ def test_model_checkpoint_every_n_batches(rng, tmp_path):
         callbacks.ModelCheckpoint("x.weights.h5", save_freq="often")
 
 
+def test_model_checkpoint_suffix_says_what_is_written(rng, tmp_path):
+    # Keras 2 style: weights under any HDF5 name with save_weights_only=True
+    path = str(tmp_path / "weights.{epoch:02d}.hdf5")
+    model = _model()
+    _fit(model, _data(rng), epochs=1, callbacks=[callbacks.ModelCheckpoint(path, save_weights_only=True)])
+    restored = _model()
+    restored.load_weights(str(tmp_path / "weights.01.hdf5"))
+    for a, b in zip(model.get_weights(), restored.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # a whole-model path is refused up front instead of holding a weights-only file nothing could load
+    with pytest.raises(NotImplementedError, match=r"best\.keras.*save_weights_only=True"):
+        callbacks.ModelCheckpoint(str(tmp_path / "best.keras"))
+    with pytest.raises(ValueError, match=r"must end in '\.keras'.*got 'ckpt\.bin'"):
+        callbacks.ModelCheckpoint("ckpt.bin")
+    with pytest.raises(ValueError, match=r"save_weights_only=True, `filepath` must end in '\.weights\.h5'"):
+        callbacks.ModelCheckpoint("ckpt.keras", save_weights_only=True)
+
+
 # ---------------------------------------------------------------------- CSVLogger
 def test_csv_logger_writes_history_and_appends(rng, tmp_path):
     path = str(tmp_path / "log.csv")

@@ -12,9 +12,10 @@ class ModelCheckpoint(Callback):
     batch index (with an integer `save_freq`) and the logs, e.g. `"w-{epoch:02d}-{val_loss:.2f}.weights.h5"`.
 
     What is written: the weights, in mlfront's HDF5 weights format (`model.save_weights`), when
-    `save_weights_only=True`, when `filepath` ends in ".weights.h5", or when the model has no `save`
-    method (whole-model saving is not part of mlfront yet, so the weights are written even for a ".keras"
-    path). Otherwise `model.save(filepath)`. Reload with `model.load_weights(path)`.
+    `save_weights_only=True` (the path must then end in ".h5" or ".hdf5", as Keras 2 wrote them, e.g.
+    ".weights.h5") or when `filepath` ends in ".weights.h5". Reload with `model.load_weights(path)`.
+    A whole model (".keras" / ".h5" with `save_weights_only=False`) cannot be written yet: whole-model saving
+    is not built, so that is an error rather than a weights file under a model file's name.
 
     Args:
         filepath: path, optionally with format fields (see above). Missing directories are created.
@@ -34,6 +35,7 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"ModelCheckpoint: `save_freq` must be 'epoch' or a positive integer, "
                              f"got {save_freq!r}.")
         self.filepath = os.fspath(filepath)
+        _check_suffix(self.filepath, save_weights_only)
         self.monitor, self.verbose, self.mode = monitor, verbose, mode
         self.save_best_only, self.save_weights_only, self.save_freq = save_best_only, save_weights_only, save_freq
         self.initial_value_threshold = initial_value_threshold
@@ -96,7 +98,19 @@ class ModelCheckpoint(Callback):
             what = f"{self.monitor} improved from {previous:.5f} to {current:.5f}, saving" if self.save_best_only \
                 else "saving"
             print(f"\nEpoch {epoch + 1}: {what} model to {path}")
-        if self.save_weights_only or path.endswith(".weights.h5") or not hasattr(self.model, "save"):
-            self.model.save_weights(path, overwrite=True)
-        else:
-            self.model.save(path)
+        self.model.save_weights(path, overwrite=True)
+
+
+def _check_suffix(filepath, save_weights_only):
+    """Keras's rule: the suffix says what is written; refuse what cannot be written (before training starts)."""
+    if filepath.endswith(".weights.h5") or save_weights_only and filepath.endswith((".h5", ".hdf5")):
+        return
+    if save_weights_only:
+        raise ValueError(f"ModelCheckpoint: with save_weights_only=True, `filepath` must end in '.weights.h5' "
+                         f"(or '.h5'); got {filepath!r}.")
+    if filepath.endswith((".keras", ".h5", ".hdf5")):
+        raise NotImplementedError(f"ModelCheckpoint: writing a whole model to {filepath!r} needs model.save, "
+                                  f"which mlfront does not have yet; pass save_weights_only=True or a path ending "
+                                  f"in '.weights.h5'.")
+    raise ValueError(f"ModelCheckpoint: `filepath` must end in '.keras' (a whole model) or '.weights.h5' (with "
+                     f"save_weights_only=True); got {filepath!r}.")

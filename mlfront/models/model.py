@@ -3,6 +3,8 @@
 `Model(inputs, outputs)` builds a functional model; subclass `Model` and write `call` for anything else.
 """
 
+import json
+
 import numpy as np
 
 from mlfront.layers import graph as _graph
@@ -102,7 +104,31 @@ class Model(Trainer, Layer):
 
     def load_weights(self, filepath, skip_mismatch=False, by_name=False):
         """Read weights written by `save_weights`, after checking every shape (nothing changes on error)."""
+        if by_name:
+            raise NotImplementedError(f"Model '{self.name}'.load_weights: by_name=True (matching Keras 2 .h5 "
+                                      f"weights by layer name) is not supported yet; the weights are matched in "
+                                      f"layer order.")
         weights_h5.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs):
+        """The model's architecture (not its weights) as a JSON string in Keras's form; rebuild it with
+        `mlfront.models.model_from_json`. `kwargs` are passed to `json.dumps`."""
+        import mlfront
+        from mlfront.saving import serialize_keras_object
+
+        config = serialize_keras_object(self)
+        config.update(keras_version=f"mlfront-{mlfront.__version__}", backend=mlfront.backend())
+        try:
+            return json.dumps(config, **kwargs)
+        except TypeError as err:
+            raise TypeError(f"Model '{self.name}'.to_json: the config holds a value JSON cannot store ({err}); "
+                            f"a function in a config must be mlfront's own or registered with "
+                            f"mlfront.saving.register_keras_serializable.") from None
+
+    def to_yaml(self, **kwargs):
+        """Removed, as in Keras: loading YAML could run arbitrary code. Use `to_json`."""
+        raise RuntimeError("Method `model.to_yaml()` has been removed due to security risk of arbitrary code "
+                           "execution. Please use `model.to_json()` instead.")
 
     def get_weights(self):
         return [np.array(v.numpy()) for v in self.weights]
