@@ -133,6 +133,31 @@ def split_for_subset(samples, labels, validation_split, subset, verbose=True):
     return samples[part], None if labels is None else labels[part]
 
 
+def labelled_file_datasets(paths, labels, read_batch, *, subset, validation_split, shuffle, seed, batch_size,
+                           label_mode, class_names, verbose, missing):
+    """The `BatchedDataset` of labelled files for `subset` (a list [training, validation] for "both").
+
+    `read_batch(paths)` reads a batch of samples from their files, lazily per batch; `missing(kind)` is the
+    error message when a subset holds no file.
+    """
+    def build(subset_name, shuffled, kind=""):
+        part_paths, part_labels = split_for_subset(paths, labels, validation_split, subset_name, verbose)
+        if not part_paths:
+            raise ValueError(missing(kind))
+        encoded = None if label_mode is None else encode_labels(part_labels, label_mode, len(class_names))
+
+        def load(indices):
+            samples = read_batch([part_paths[i] for i in indices])
+            return samples if encoded is None else (samples, encoded[indices])
+        return BatchedDataset(load, len(part_paths), batch_size=batch_size, shuffle=shuffled, seed=seed,
+                              class_names=class_names, file_paths=list(part_paths))
+
+    if subset == "both":
+        # as Keras: the validation part is not reshuffled each epoch
+        return [build("training", shuffle, "training "), build("validation", False, "validation ")]
+    return build(subset, shuffle)
+
+
 def encode_labels(labels, label_mode, num_classes):
     """Integer labels as Keras's `label_mode` gives them: "int" (int32), "categorical" (one-hot float32) or
     "binary" (float32 of shape (n, 1))."""

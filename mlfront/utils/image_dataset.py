@@ -94,25 +94,12 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     reader = _ImageReader(image_size, color_mode, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio,
                           data_format)
 
-    def build(subset_name, shuffled, kind=""):
-        part_paths, part_labels = dataset_utils.split_for_subset(paths, labels, validation_split, subset_name,
-                                                                verbose)
-        if not part_paths:
-            raise ValueError(f"{where}: no {kind}images found in directory {directory!r}. "
+    return dataset_utils.labelled_file_datasets(
+        paths, labels, lambda batch_paths: np.stack([reader(p) for p in batch_paths]), subset=subset,
+        validation_split=validation_split, shuffle=shuffle, seed=seed, batch_size=batch_size, label_mode=label_mode,
+        class_names=class_names, verbose=verbose,
+        missing=lambda kind: f"{where}: no {kind}images found in directory {directory!r}. "
                              f"Allowed formats: {ALLOWLIST_FORMATS}")
-        encoded = None if label_mode is None else dataset_utils.encode_labels(part_labels, label_mode,
-                                                                              len(class_names))
-
-        def load(indices):
-            images = np.stack([reader(part_paths[i]) for i in indices])
-            return images if encoded is None else (images, encoded[indices])
-        return dataset_utils.BatchedDataset(load, len(part_paths), batch_size=batch_size, shuffle=shuffled,
-                                            seed=seed, class_names=class_names, file_paths=list(part_paths))
-
-    if subset == "both":
-        # as Keras: the validation part is not reshuffled each epoch
-        return [build("training", shuffle, "training "), build("validation", False, "validation ")]
-    return build(subset, shuffle)
 
 
 class _ImageReader:

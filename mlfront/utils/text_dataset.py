@@ -49,25 +49,16 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int", 
         raise ValueError(f"{where}: when passing `label_mode=\"binary\"`, there must be exactly 2 class_names. "
                          f"Received: class_names={class_names}")
 
-    def build(subset_name, shuffled, kind=""):
-        part_paths, part_labels = dataset_utils.split_for_subset(paths, labels, validation_split, subset_name,
-                                                                verbose)
-        if not part_paths:
-            raise ValueError(f"{where}: no {kind}text files found in directory {directory!r}. "
+    def read_batch(batch_paths):
+        texts = np.empty(len(batch_paths), dtype=object)
+        texts[:] = [read_text(p, max_length) for p in batch_paths]
+        return texts
+
+    return dataset_utils.labelled_file_datasets(
+        paths, labels, read_batch, subset=subset, validation_split=validation_split, shuffle=shuffle, seed=seed,
+        batch_size=batch_size, label_mode=label_mode, class_names=class_names, verbose=verbose,
+        missing=lambda kind: f"{where}: no {kind}text files found in directory {directory!r}. "
                              f"Allowed format: .txt")
-        encoded = None if label_mode is None else dataset_utils.encode_labels(part_labels, label_mode,
-                                                                              len(class_names))
-
-        def load(indices):
-            texts = np.empty(len(indices), dtype=object)
-            texts[:] = [read_text(part_paths[i], max_length) for i in indices]
-            return texts if encoded is None else (texts, encoded[indices])
-        return dataset_utils.BatchedDataset(load, len(part_paths), batch_size=batch_size, shuffle=shuffled,
-                                            seed=seed, class_names=class_names, file_paths=list(part_paths))
-
-    if subset == "both":
-        return [build("training", shuffle, "training "), build("validation", False, "validation ")]
-    return build(subset, shuffle)
 
 
 def read_text(path, max_length=None):
