@@ -234,9 +234,14 @@ def test_model_checkpoint_suffix_says_what_is_written(rng, tmp_path):
     restored.load_weights(str(tmp_path / "weights.01.hdf5"))
     for a, b in zip(model.get_weights(), restored.get_weights()):
         np.testing.assert_array_equal(a, b)
-    # a whole-model path is refused up front instead of holding a weights-only file nothing could load
-    with pytest.raises(NotImplementedError, match=r"best\.keras.*save_weights_only=True"):
-        callbacks.ModelCheckpoint(str(tmp_path / "best.keras"))
+    # a .keras path holds the whole model: load_model rebuilds it with its weights
+    _fit(model, _data(rng), epochs=1, callbacks=[callbacks.ModelCheckpoint(str(tmp_path / "best.keras"))])
+    loaded = mlfront.models.load_model(str(tmp_path / "best.keras"))
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # the legacy whole-model .h5 is refused up front instead of holding a weights-only file nothing could load
+    with pytest.raises(NotImplementedError, match=r"best\.h5.*save_weights_only=True"):
+        callbacks.ModelCheckpoint(str(tmp_path / "best.h5"))
     with pytest.raises(ValueError, match=r"must end in '\.keras'.*got 'ckpt\.bin'"):
         callbacks.ModelCheckpoint("ckpt.bin")
     with pytest.raises(ValueError, match=r"save_weights_only=True, `filepath` must end in '\.weights\.h5'"):

@@ -1,4 +1,4 @@
-"""`ModelCheckpoint`: save the model's weights during training, every epoch or every few batches."""
+"""`ModelCheckpoint`: save the model (or its weights) during training, every epoch or every few batches."""
 
 import os
 
@@ -6,7 +6,7 @@ from mlfront.callbacks.base import Callback, monitored_value, resolve_mode
 
 
 class ModelCheckpoint(Callback):
-    """Save the model (its weights) at the end of every epoch, or every `save_freq` batches.
+    """Save the model (or its weights) at the end of every epoch, or every `save_freq` batches.
 
     `filepath` may hold format fields filled from the epoch number (1-based, as Keras prints it), the
     batch index (with an integer `save_freq`) and the logs, e.g. `"w-{epoch:02d}-{val_loss:.2f}.weights.h5"`.
@@ -14,8 +14,9 @@ class ModelCheckpoint(Callback):
     What is written: the weights, in mlfront's HDF5 weights format (`model.save_weights`), when
     `save_weights_only=True` (the path must then end in ".h5" or ".hdf5", as Keras 2 wrote them, e.g.
     ".weights.h5") or when `filepath` ends in ".weights.h5". Reload with `model.load_weights(path)`.
-    A whole model (".keras" / ".h5" with `save_weights_only=False`) cannot be written yet: whole-model saving
-    is not built, so that is an error rather than a weights file under a model file's name.
+    The whole model (`model.save`) when `filepath` ends in ".keras" and `save_weights_only=False`; reload it
+    with `mlfront.models.load_model(path)`. A whole model in the legacy ".h5" format cannot be written yet,
+    so that is an error rather than a weights file under a model file's name.
 
     Args:
         filepath: path, optionally with format fields (see above). Missing directories are created.
@@ -98,19 +99,24 @@ class ModelCheckpoint(Callback):
             what = f"{self.monitor} improved from {previous:.5f} to {current:.5f}, saving" if self.save_best_only \
                 else "saving"
             print(f"\nEpoch {epoch + 1}: {what} model to {path}")
-        self.model.save_weights(path, overwrite=True)
+        if path.endswith(".keras") and not self.save_weights_only:
+            self.model.save(path, overwrite=True)
+        else:
+            self.model.save_weights(path, overwrite=True)
 
 
 def _check_suffix(filepath, save_weights_only):
     """Keras's rule: the suffix says what is written; refuse what cannot be written (before training starts)."""
     if filepath.endswith(".weights.h5") or save_weights_only and filepath.endswith((".h5", ".hdf5")):
         return
+    if filepath.endswith(".keras") and not save_weights_only:
+        return
     if save_weights_only:
         raise ValueError(f"ModelCheckpoint: with save_weights_only=True, `filepath` must end in '.weights.h5' "
                          f"(or '.h5'); got {filepath!r}.")
-    if filepath.endswith((".keras", ".h5", ".hdf5")):
-        raise NotImplementedError(f"ModelCheckpoint: writing a whole model to {filepath!r} needs model.save, "
-                                  f"which mlfront does not have yet; pass save_weights_only=True or a path ending "
-                                  f"in '.weights.h5'.")
+    if filepath.endswith((".h5", ".hdf5")):
+        raise NotImplementedError(f"ModelCheckpoint: writing a whole model to the legacy HDF5 file {filepath!r} "
+                                  f"is not supported yet; use a path ending in '.keras' (the whole model), or "
+                                  f"save_weights_only=True / a path ending in '.weights.h5'.")
     raise ValueError(f"ModelCheckpoint: `filepath` must end in '.keras' (a whole model) or '.weights.h5' (with "
                      f"save_weights_only=True); got {filepath!r}.")

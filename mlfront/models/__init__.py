@@ -26,4 +26,11 @@ def model_from_json(json_string, custom_objects=None):
     return model_from_config(config, custom_objects=custom_objects)
 
 
-__all__ = ["Model", "Sequential", "model_from_config", "model_from_json"]
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """A model from a `.keras` file written by `model.save`; see `mlfront.saving.load_model`."""
+    from mlfront.saving.keras_archive import load_model as _load_model
+
+    return _load_model(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+
+
+__all__ = ["Model", "Sequential", "load_model", "model_from_config", "model_from_json"]

@@ -98,6 +98,18 @@ class Model(Trainer, Layer):
         from mlfront.models.summary import format_summary
         (print_fn or print)(format_summary(self, line_length))
 
+    def _maybe_build(self, input_shape):
+        if not self.built:
+            self._build_input_shape = input_shape  # saved as the build_config of a `.keras` file
+        Layer._maybe_build(self, input_shape)
+
+    def save(self, filepath, overwrite=True, zipped=None, include_optimizer=True):
+        """Write the whole model (architecture, compile config, weights, optimizer state) to a `.keras`
+        file, replaced atomically; reload it with `mlfront.models.load_model`."""
+        from mlfront.saving import keras_archive
+        keras_archive.save_model(self, filepath, overwrite=overwrite, zipped=zipped,
+                                 include_optimizer=include_optimizer)
+
     def save_weights(self, filepath, overwrite=True):
         """Write all weights to an HDF5 file (`.weights.h5`); the file is replaced atomically."""
         weights_h5.save_weights(self, filepath, overwrite=overwrite)

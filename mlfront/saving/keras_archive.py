@@ -1,0 +1,313 @@
+"""Whole models in the `.keras` zip: `model.save("m.keras")` and `load_model("m.keras")`.
+
+Members of the zip:
+    config.json: `serialize_keras_object(model)`, plus `"compile_config"` (optimizer, loss, metrics,
+        loss_weights, each through the serialization registry) when the model is compiled, and
+        `"build_config"` (the input shape) for a model built by its first call (a subclassed model).
+    metadata.json: `keras_version` ("mlfront-<version>"), `backend`, `date_saved`.
+    model.weights.h5: the model's weights, in mlfront's weights layout (`weights_h5`).
+    optimizer.weights.h5: only for a compiled model whose optimizer is built: the optimizer's variables
+        (iterations, learning rate, slots in creation order) as one entry of the same layout.
+
+The zip is built in memory and written with `atomic.atomic_write`. Loading checks the archive before
+reading a member (regular file, a real zip, only the names above, no duplicates, declared sizes bounded),
+parses JSON with `json` only, rebuilds objects through `deserialize_keras_object` (with `safe_mode`), and
+reads and checks every value before the first assignment.
+"""
+
+import datetime
+import io
+import json
+import os
+import stat
+import zipfile
+import zlib
+
+import h5py
+import numpy as np
+
+from mlfront.saving import atomic, safe_files, weights_h5
+from mlfront.saving.serialization import deserialize_keras_object, serialize_keras_object
+
+CONFIG, METADATA, WEIGHTS, OPTIMIZER = "config.json", "metadata.json", "model.weights.h5", "optimizer.weights.h5"
+_MEMBERS = (CONFIG, METADATA, WEIGHTS, OPTIMIZER)
+_REQUIRED = (CONFIG, METADATA, WEIGHTS)
+_MAX_JSON_BYTES = 64 << 20
+_MAX_MEMBER_BYTES = 16 << 30
+_MAX_RATIO = 1100  # deflate cannot expand data by more than about 1032x
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------------- saving
+def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=True):
+    """Write the whole model (architecture, compile config, weights, optimizer state) to `filepath`.
+
+    Args:
+        model: the model.
+        filepath: a path ending in ".keras".
+        overwrite: if False, an existing file is an error.
+        zipped: must be None or True (the unzipped folder form is not supported).
+        include_optimizer: also store the optimizer's state, so training resumes where it stopped.
+
+    Raises:
+        NotImplementedError: a ".h5" path (the legacy HDF5 model format) or `zipped=False`.
+        ValueError: any other suffix.
+        FileExistsError: `filepath` exists and `overwrite=False`.
+        OSError: the file cannot be written; a previous file is left intact.
+    """
+    filepath = os.fspath(filepath)
+    if filepath.endswith((".h5", ".hdf5")):
+        raise NotImplementedError(f"save: writing a whole model to the legacy HDF5 file {filepath!r} is not "
+                                  f"supported yet; use a path ending in '.keras' (or save_weights for "
+                                  f"'.weights.h5').")
+    if not filepath.endswith(".keras"):
+        raise ValueError(f"save: `filepath` must end in '.keras' (the whole model); got {filepath!r}. For weights "
+                         f"only, use save_weights with a path ending in '.weights.h5'.")
+    if zipped is not None and not zipped:
+        raise NotImplementedError(f"save: zipped=False (a '.keras' folder instead of a zip) is not supported; got "
+                                  f"zipped={zipped!r} for {filepath!r}.")
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"save: {filepath} exists and overwrite=False.")
+    atomic.atomic_write(filepath, archive_bytes(model, include_optimizer), caller="save")
+
+
+def archive_bytes(model, include_optimizer=True):
+    """The bytes of the `.keras` zip holding `model` (see the module docstring)."""
+    import mlfront
+
+    config = serialize_keras_object(model)
+    if getattr(model, "compiled", False):
+        config["compile_config"] = _compile_config(model)
+    build_shape = getattr(model, "_build_input_shape", None)
+    if build_shape is not None:
+        config["build_config"] = {"input_shape": _shape_to_json(build_shape)}
+    metadata = {"keras_version": f"mlfront-{mlfront.__version__}", "backend": mlfront.backend(),
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    members = [(CONFIG, _json_bytes(config, model)), (METADATA, _json_bytes(metadata, model)),
+               (WEIGHTS, bytes(weights_h5.weights_image(weights_h5.collect_weights(model))))]
+    optimizer = getattr(model, "optimizer", None)
+    if include_optimizer and getattr(model, "compiled", False) and optimizer is not None and optimizer.built:
+        state = [(type(optimizer).__name__, optimizer.name, [(v.path, v.numpy()) for v in optimizer.variables])]
+        members.append((OPTIMIZER, bytes(weights_h5.weights_image(state))))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return buffer.getbuffer()
+
+
+def _compile_config(model):
+    args = model._compile_args
+    return {"optimizer": serialize_keras_object(model.optimizer), "loss": _serialize_tree(args["loss"]),
+            "metrics": _serialize_tree(args["metrics"]), "loss_weights": _serialize_tree(args["loss_weights"])}
+
+
+def _serialize_tree(value):
+    """Strings and numbers as themselves, lists / dicts element-wise, objects and functions through the registry."""
+    if isinstance(value, (list, tuple)):
+        return [_serialize_tree(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _serialize_tree(v) for k, v in value.items()}
+    return serialize_keras_object(value)
+
+
+def _json_bytes(data, model):
+    try:
+        return json.dumps(data, indent=1).encode("utf8")
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"save: the config of model '{model.name}' holds a value JSON cannot store ({error}); a "
+                        f"function in a config must be mlfront's own or registered with "
+                        f"mlfront.saving.register_keras_serializable.") from None
+
+
+def _shape_to_json(shape):
+    if isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple)):
+        return [_shape_to_json(s) for s in shape]
+    return [None if d is None else int(d) for d in shape]
+
+
+# ---------------------------------------------------------------------- loading
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """A model from a `.keras` file written by `model.save`.
+
+    Args:
+        filepath: the `.keras` file.
+        custom_objects: `{name: class or function}` for the user objects the config names.
+        compile: compile the model with the saved compile config and restore the optimizer's state.
+        safe_mode: refuse Python code in the config (a `Lambda`'s bytecode).
+
+    Returns:
+        The model, with its weights (and, with `compile=True`, its optimizer state).
+
+    Raises:
+        FileNotFoundError: no file at `filepath`.
+        NotImplementedError: a ".h5" path (legacy HDF5 model format, not supported yet).
+        ValueError: the file is truncated, corrupt, not a `.keras` archive, unsafe, or names objects that
+            are neither mlfront's nor registered / in `custom_objects`.
+    """
+    filepath = os.fspath(filepath)
+    if filepath.endswith((".h5", ".hdf5")):
+        raise NotImplementedError(f"load_model: reading a whole model from the legacy HDF5 file {filepath!r} is "
+                                  f"not supported yet; only '.keras' files are.")
+    if not filepath.endswith(".keras"):
+        raise ValueError(f"load_model: `filepath` must end in '.keras'; got {filepath!r}.")
+    members = read_archive(filepath)
+    config = _parse_json(members[CONFIG], filepath, CONFIG)
+    _parse_json(members[METADATA], filepath, METADATA)
+    compile_config = config.pop("compile_config", None)
+    build_config = config.pop("build_config", None)
+
+    from mlfront.models.model import Model
+    from mlfront.saving.serialization import expect_instance
+    model = expect_instance(deserialize_keras_object(config, custom_objects=custom_objects, safe_mode=safe_mode),
+                            Model, "load_model")
+    _build(model, build_config, filepath)
+    targets = [(layer.name, variables) for layer, variables in weights_h5._layers_with_variables(model)]
+    assignments = _read_values(members[WEIGHTS], f"{filepath}::{WEIGHTS}", targets, f"model '{model.name}'")
+    if compile and compile_config is not None:
+        _compile(model, compile_config, custom_objects, safe_mode, filepath)
+        if OPTIMIZER in members:
+            optimizer = model.optimizer
+            optimizer.build(model.trainable_variables)
+            assignments += _read_values(members[OPTIMIZER], f"{filepath}::{OPTIMIZER}",
+                                        [(optimizer.name, optimizer.variables)], f"optimizer '{optimizer.name}'")
+    for variable, array in assignments:
+        variable.assign(array)
+    return model
+
+
+def read_archive(filepath):
+    """{member name: bytes} of the `.keras` zip `filepath`, after checking the archive (module docstring)."""
+    try:
+        info = os.stat(filepath)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"load_model: no such file: {filepath}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"load_model: {filepath} is not a regular file.")
+    try:
+        with zipfile.ZipFile(filepath) as archive:
+            entries = archive.infolist()
+            _check_entries(entries, info.st_size, filepath)
+            return {entry.filename: _read_member(archive, entry, filepath) for entry in entries}
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+        raise ValueError(f"load_model: {filepath} is not a valid .keras archive; it is truncated, corrupt or "
+                         f"another kind of file ({error}).") from None
+
+
+def _check_entries(entries, archive_size, filepath):
+    names = [entry.filename for entry in entries]
+    for entry in entries:
+        name = entry.filename
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
+            raise ValueError(f"load_model: {filepath} refused: member {name!r} has an absolute or '..' path.")
+        if name not in _MEMBERS:
+            raise ValueError(f"load_model: {filepath} refused: unexpected member {name!r}; a .keras file written "
+                             f"by mlfront holds only {list(_MEMBERS)}.")
+        if names.count(name) > 1:
+            raise ValueError(f"load_model: {filepath} refused: member {name!r} appears more than once.")
+        if entry.flag_bits & 0x1:
+            raise ValueError(f"load_model: {filepath} refused: member {name!r} is encrypted.")
+        cap = _MAX_JSON_BYTES if name.endswith(".json") else _MAX_MEMBER_BYTES
+        limit = min(cap, max(archive_size, 1) * _MAX_RATIO)
+        if entry.file_size > limit:
+            raise ValueError(f"load_model: {filepath} refused: member {name!r} declares {entry.file_size} bytes "
+                             f"uncompressed, more than the {limit} bytes allowed for a {archive_size}-byte "
+                             f"archive.")
+    missing = [name for name in _REQUIRED if name not in names]
+    if missing:
+        raise ValueError(f"load_model: {filepath} is not a complete .keras file: it lacks {missing} (it holds "
+                         f"{names}).")
+
+
+def _read_member(archive, entry, filepath):
+    with archive.open(entry) as member:
+        data = member.read(entry.file_size + 1)  # never more than declared, whatever the stream says
+    if len(data) != entry.file_size:
+        raise ValueError(f"load_model: {filepath} is corrupt: member {entry.filename!r} holds {len(data)} bytes, "
+                         f"not the {entry.file_size} it declares.")
+    return data
+
+
+def _parse_json(data, filepath, name):
+    try:
+        value = json.loads(data.decode("utf8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"load_model: {filepath}: {name} is not valid JSON ({error}).") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"load_model: {filepath}: {name} should hold a JSON object, got {type(value).__name__}.")
+    return value
+
+
+def _build(model, build_config, filepath):
+    """Create the weights of a model built by its first call (a subclassed one) by calling it on zeros."""
+    if build_config is None or model.weights:
+        return
+    shape = build_config.get("input_shape") if isinstance(build_config, dict) else None
+    try:
+        zeros = _zeros(shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"load_model: {filepath}: config.json has an invalid build_config {build_config!r}; "
+                         f"expected {{'input_shape': [dims]}}.") from None
+    from mlfront.backend.context import call_context
+    with call_context(False):
+        model(zeros, training=False)
+
+
+def _zeros(shape):
+    if isinstance(shape, list) and shape and isinstance(shape[0], list):
+        return [_zeros(s) for s in shape]
+    if not isinstance(shape, list) or not all(d is None or (isinstance(d, int) and 0 <= d < 1 << 16)
+                                              for d in shape):
+        raise ValueError(shape)
+    return np.zeros([1 if d is None else d for d in shape], "float32")
+
+
+def _compile(model, compile_config, custom_objects, safe_mode, filepath):
+    if not isinstance(compile_config, dict):
+        raise ValueError(f"load_model: {filepath}: the compile_config in config.json should be a dict, got "
+                         f"{compile_config!r}.")
+
+    def rebuild(value):
+        if isinstance(value, list):
+            return [rebuild(v) for v in value]
+        if isinstance(value, dict) and "class_name" not in value:
+            return {k: rebuild(v) for k, v in value.items()}
+        if isinstance(value, dict):
+            return deserialize_keras_object(value, custom_objects=custom_objects, safe_mode=safe_mode)
+        return value  # names ("adam", "mse", "accuracy") and numbers: compile resolves them
+
+    model.compile(optimizer=rebuild(compile_config.get("optimizer", "rmsprop")),
+                  loss=rebuild(compile_config.get("loss")), metrics=rebuild(compile_config.get("metrics")),
+                  loss_weights=rebuild(compile_config.get("loss_weights")))
+
+
+def _read_values(data, label, targets, what):
+    """[(variable, checked array)] for `targets` ([(name, variables)]) from the weights image `data`."""
+    if not data.startswith(_HDF5_SIGNATURE):
+        raise ValueError(f"load_model: {label} is not an HDF5 file.")
+    try:
+        handle = h5py.File(io.BytesIO(data), "r")
+    except (OSError, ValueError, RuntimeError) as error:
+        raise ValueError(f"load_model: {label} cannot be opened as HDF5; it is truncated or corrupt "
+                         f"({error}).") from None
+    with handle:
+        try:
+            safe_files.check_structure(handle, len(data), label, "load_model")
+        except safe_files.UnsafeFileError:
+            raise
+        except (OSError, ValueError, RuntimeError, KeyError, TypeError) as error:
+            raise ValueError(f"load_model: {label} is corrupt: its structure cannot be read ({error}).") from None
+        stored = weights_h5._stored_layers(handle, label)
+        if len(stored) != len(targets):
+            raise ValueError(f"load_model: {label} holds weights for {len(stored)} entries, but {what} has "
+                             f"{len(targets)} ({[name for name, _ in targets]}).")
+        values = []
+        for (name, variables), (stored_name, datasets) in zip(targets, stored):
+            if len(datasets) != len(variables):
+                raise ValueError(f"load_model: '{name}' of {what} has {len(variables)} weights, but {label}'s "
+                                 f"'{stored_name}' has {len(datasets)}.")
+            for variable, dataset in zip(variables, datasets):
+                values.append((variable, safe_files.read_array(dataset, variable.shape, variable.dtype, label,
+                                                               "load_model", f"weight '{variable.path}'")))
+    return values
