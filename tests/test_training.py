@@ -63,6 +63,21 @@ def test_evaluate_and_predict_match_numpy(rng):
     assert model.evaluate(x, labels, return_dict=True, verbose=0).keys() == {"loss", "accuracy"}
 
 
+def test_single_output_losses_and_loss_weights_given_as_one_entry_lists(rng):
+    """Keras accepts `loss=["mse"], loss_weights=[0.5]` for a single-output model; metrics lists stay lists."""
+    x = rng.normal(size=(20, 3)).astype("float32")
+    y = rng.normal(size=(20, 1)).astype("float32")
+    model = linear_model()
+    model.compile(optimizer="sgd", loss=["mse"], loss_weights=[0.5], metrics=["mae", "mse"])
+    kernel, bias = model.get_weights()
+    error = x @ kernel + bias - y
+    loss, mae, mse = model.evaluate(x, y, batch_size=20, verbose=0)
+    np.testing.assert_allclose([loss, mae, mse], [0.5 * (error ** 2).mean(), np.abs(error).mean(),
+                                                   (error ** 2).mean()], rtol=1e-5)
+    with pytest.raises(ValueError, match="list of 2 entries but the model has 1 outputs"):
+        linear_model().compile(optimizer="sgd", loss="mse", loss_weights=[0.5, 1.0])
+
+
 @pytest.mark.parametrize("loss, y_kind, expected_metric", [
     ("binary_crossentropy", "binary", "binary"), ("categorical_crossentropy", "onehot", "categorical"),
     ("sparse_categorical_crossentropy", "sparse", "sparse"), ("mse", "binary", "binary"),

@@ -9,15 +9,17 @@ from mlfront import losses as _losses
 from mlfront import metrics as _metrics
 
 
-def _per_output(spec, output_names, what):
-    """`spec` expanded to one entry per output (None where an output has none)."""
+def _per_output(spec, output_names, what, lists_are_per_output=False):
+    """`spec` expanded to one entry per output (None where an output has none). With
+    `lists_are_per_output` (losses, loss weights: one value per output) a list for a single-output model is
+    that output's entry, as in Keras (`loss_weights=[0.5]`); a metrics list stays that output's list."""
     if isinstance(spec, dict):
         unknown = set(spec) - set(output_names)
         if unknown:
             raise ValueError(f"compile: {what} given for unknown output(s) {sorted(unknown)}; "
                              f"the model's outputs are {output_names}.")
         return [spec.get(name) for name in output_names]
-    if isinstance(spec, (list, tuple)) and len(output_names) > 1:
+    if isinstance(spec, (list, tuple)) and (len(output_names) > 1 or lists_are_per_output):
         if len(spec) != len(output_names):
             raise ValueError(f"compile: {what} is a list of {len(spec)} entries but the model has "
                              f"{len(output_names)} outputs {output_names}.")
@@ -43,8 +45,8 @@ class CompiledLoss:
     def __init__(self, loss, loss_weights, output_names):
         self.output_names = list(output_names)
         self.losses = [None if spec is None else _losses.get(spec)
-                       for spec in _per_output(loss, self.output_names, "loss")]
-        weights = _per_output(loss_weights, self.output_names, "loss_weights") if loss_weights is not None \
+                       for spec in _per_output(loss, self.output_names, "loss", True)]
+        weights = _per_output(loss_weights, self.output_names, "loss_weights", True) if loss_weights is not None \
             else [1.0] * len(self.output_names)
         self.loss_weights = [1.0 if w is None else float(w) for w in weights]
         if all(l is None for l in self.losses):
