@@ -29,10 +29,15 @@ def flatten(structure):
     return [] if structure is None else [structure]
 
 
+def as_numpy(array):
+    """A NumPy array of `array` (an engine array, a NumPy array, a list), dtypes unchanged."""
+    B = _backend.get()
+    return B.to_numpy(array) if B.is_array(array) else np.asarray(array)
+
+
 def to_numpy_input(array):
     """A NumPy array with mlfront's default dtypes: float64 -> float32, int64 -> int32 (labels, indices)."""
-    B = _backend.get()
-    array = B.to_numpy(array) if B.is_array(array) else np.asarray(array)
+    array = as_numpy(array)
     if array.dtype == np.float64:
         return array.astype(np.float32)
     if array.dtype == np.int64 or array.dtype == np.uint8 and array.ndim <= 1:
@@ -40,12 +45,6 @@ def to_numpy_input(array):
     if array.dtype == np.uint8:
         return array.astype(np.float32)
     return array
-
-
-def as_numpy(array):
-    """A NumPy array of `array` (an engine array, a NumPy array, a list), dtypes unchanged."""
-    B = _backend.get()
-    return B.to_numpy(array) if B.is_array(array) else np.asarray(array)
 
 
 class DataAdapter:
