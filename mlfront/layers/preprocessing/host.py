@@ -9,9 +9,9 @@ rest of the graph.
 
 import numpy as np
 
-from mlfront import backend as _backend
 from mlfront.layers import graph as _graph
 from mlfront.layers.base import Layer
+from mlfront.training import data as _data
 
 
 class HostLayer(Layer):
@@ -31,13 +31,8 @@ class HostLayer(Layer):
 
 def to_host_array(x, layer_name="layer"):
     """`x` (a NumPy array, engine tensor, Python list or scalar, tf tensor) as a NumPy array."""
-    if isinstance(x, np.ndarray):
-        return x
-    B = _backend.get()
-    if B.is_array(x):
-        return B.to_numpy(x)
     try:
-        return np.asarray(x)
+        return _data.as_numpy(x)
     except ValueError as err:  # ragged nested lists
         raise ValueError(f"Layer '{layer_name}' expects a rectangular array (or list) of values; got "
                          f"{type(x).__name__} that NumPy cannot make into one: {err}") from None
