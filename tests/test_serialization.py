@@ -411,3 +411,14 @@ def test_keras2_object_configs():
     mismatched = dict(data["losses"][1], config={**data["losses"][1]["config"], "fn": "hinge"})
     with pytest.raises(ValueError, match="Huber.from_config.*`fn`"):
         losses.get(mismatched)
+
+
+def test_dtype_policy_configs_name_the_layer_dtype():
+    keras3 = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}}
+    keras2 = {"class_name": "Policy", "config": {"name": "float64"}}
+    assert layers.Dense(2, dtype=keras3).dtype == "float32"
+    assert layers.Dense(2, dtype=keras2).dtype == "float64"
+    with pytest.raises(NotImplementedError, match="Dense.*mixed_float16"):
+        layers.Dense(2, dtype={"class_name": "DTypePolicy", "config": {"name": "mixed_float16"}})
+    with pytest.raises(ValueError, match="Dense: dtype"):
+        layers.Dense(2, dtype={"class_name": "Something", "config": {}})

@@ -50,6 +50,25 @@ class _graph_attribute:
         return self if layer is None else self.fn(layer)
 
 
+def _dtype_name(dtype, layer_class):
+    """The dtype name of a layer's `dtype` argument: a name ("float32"), None (float32), or the dtype-policy
+    dict of a Keras config (Keras 3's `DTypePolicy`, Keras 2's `Policy`) naming a plain dtype."""
+    if dtype is None:
+        return "float32"
+    if isinstance(dtype, dict):
+        if dtype.get("class_name") not in ("DTypePolicy", "Policy") or not isinstance(dtype.get("config"), dict):
+            raise ValueError(f"{layer_class}: dtype should be a dtype name or a DTypePolicy config, got {dtype!r}.")
+        dtype = dtype["config"].get("name")
+    if not isinstance(dtype, str):
+        dtype = getattr(dtype, "name", dtype)
+    if not isinstance(dtype, str):
+        raise ValueError(f"{layer_class}: dtype should be a dtype name such as 'float32', got {dtype!r}.")
+    if dtype.startswith("mixed_"):
+        raise NotImplementedError(f"{layer_class}: the mixed-precision dtype policy {dtype!r} is not supported; "
+                                  f"use a plain dtype such as 'float32'.")
+    return dtype
+
+
 class Layer:
     """Base class of layers: owns Variables, builds them on first call, computes `call`.
 
@@ -70,7 +89,7 @@ class Layer:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}.")
         self.name = name or unique_name(snake_case(type(self).__name__))
         self._trainable = trainable
-        self.dtype = dtype or "float32"
+        self.dtype = _dtype_name(dtype, type(self).__name__)
         self.built = False
         self._variables = []
         self._regularized = []
