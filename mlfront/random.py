@@ -27,6 +27,16 @@ def numpy_generator(seed=None):
     return np.random.default_rng(seed) if seed is not None else _generator
 
 
+def epoch_permutation(n, seed, epoch):
+    """A shuffled order of `range(n)` for epoch `epoch` of a `fit` whose shuffle seed is `seed`.
+
+    The order depends only on `(seed, epoch)`, so a run resumed from a backup (which stores the seed)
+    draws the same order for every epoch; with `seed=None` it is drawn from the global generator.
+    """
+    generator = _generator if seed is None else np.random.default_rng([int(seed), int(epoch)])
+    return generator.permutation(n)
+
+
 def new_seed():
     """A new integer seed drawn from the global generator."""
     return int(_generator.integers(0, 2**31 - 1))

@@ -286,64 +286,7 @@ def test_terminate_on_nan_stops_after_the_bad_batch(rng):
         _fit(_model(), (x, y), epochs=1, callbacks=[callbacks.TerminateOnNaN(raise_error=True)])
 
 
-# ---------------------------------------------------------------------- BackupAndRestore
-class _Interrupt(Exception):
-    pass
-
-
-def _interrupt_at(epoch_to_fail):
-    def fail(epoch, logs):
-        if epoch == epoch_to_fail:
-            raise _Interrupt()
-    return callbacks.LambdaCallback(on_epoch_begin=fail)
-
-
-@pytest.mark.parametrize("with_input", [True, False])
-def test_backup_and_restore_resumes_an_interrupted_fit(rng, tmp_path, with_input):
-    data = _data(rng)
-    reference = _model(mlfront.optimizers.SGD(0.05, momentum=0.9), with_input)
-    _fit(reference, data, epochs=1)  # build it, then start everyone from the same weights
-    start = reference.get_weights()
-    reference = _model(mlfront.optimizers.SGD(0.05, momentum=0.9), with_input)
-    _fit(reference, data, epochs=0)
-    reference.build((None, 3))
-    reference.set_weights(start)
-    _fit(reference, data, epochs=4)
-
-    backup = str(tmp_path / "backup")
-    model = _model(mlfront.optimizers.SGD(0.05, momentum=0.9))
-    model.set_weights(start)
-    with pytest.raises(_Interrupt):
-        _fit(model, data, epochs=4, callbacks=[callbacks.BackupAndRestore(backup), _interrupt_at(2)])
-    assert os.path.exists(os.path.join(backup, "training_metadata.json"))
-
-    # a fresh process: new model and optimizer, other initial weights
-    resumed = _model(mlfront.optimizers.SGD(0.05, momentum=0.9), with_input)
-    history = _fit(resumed, data, epochs=4, callbacks=[callbacks.BackupAndRestore(backup)])
-    assert history.epoch == [2, 3]
-    assert int(resumed.optimizer.iterations.numpy()) == 16
-    for got, want in zip(resumed.get_weights(), reference.get_weights()):
-        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
-    assert not os.path.exists(backup)  # deleted after a finished fit
-
-
-@pytest.mark.parametrize("with_input", [True, False])
-def test_backup_and_restore_keeps_the_learning_rate(rng, tmp_path, with_input):
-    data = _data(rng)
-    backup = str(tmp_path / "b")
-    model = _model(mlfront.optimizers.SGD(0.05))
-
-    def lower(epoch, logs):
-        model.optimizer.learning_rate = 0.025
-    with pytest.raises(_Interrupt):
-        _fit(model, data, epochs=3, callbacks=[callbacks.LambdaCallback(on_epoch_end=lower),
-                                               callbacks.BackupAndRestore(backup), _interrupt_at(1)])
-    resumed = _model(mlfront.optimizers.SGD(0.05), with_input, eager=False)
-    rates = []
-    seen = callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: rates.append(resumed.optimizer.learning_rate))
-    _fit(resumed, data, epochs=2, callbacks=[callbacks.BackupAndRestore(backup), seen])
-    np.testing.assert_allclose(rates, [0.025], rtol=1e-6)
-    assert int(resumed.optimizer.iterations.numpy()) == 8
+# BackupAndRestore: tests/test_backup_restore.py
 
 
 # ---------------------------------------------------------------------- TensorBoard

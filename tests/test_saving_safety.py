@@ -356,9 +356,8 @@ def test_backup_and_restore_writes_atomically_with_the_umask_mode(tmp_path, rng)
     finally:
         os.umask(previous)
     files = sorted(p.relative_to(backup).as_posix() for p in backup.rglob("*") if p.is_file())
-    assert files == sorted(["latest.optimizer.npz", "latest.weights.h5", "training_metadata.json",
-                            "previous/latest.optimizer.npz", "previous/latest.weights.h5",
-                            "previous/training_metadata.json"])
+    assert files == sorted(["latest"] + [f"backup-00000{i}/{name}" for i in (1, 2) for name in (
+        "model.weights.h5", "optimizer.npz", "training_metadata.json")])
     assert {os.stat(backup / name).st_mode & 0o777 for name in files} == {0o644}
 
 

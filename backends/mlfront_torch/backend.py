@@ -185,6 +185,12 @@ class TorchBackend(Backend):
     def rng_split(self, key, num=2):
         return [_splitmix64(key + i + 1) for i in range(num)]
 
+    def rng_key_to_numpy(self, key):
+        return np.asarray(key, np.uint64)
+
+    def rng_key_from_numpy(self, array):
+        return int(array) & _MASK64
+
     def _generator(self, key):
         return torch.Generator(device=self.device).manual_seed(key)
 

@@ -303,6 +303,17 @@ class Backend(abc.ABC):
         """A NumPy batch made ready to pass to a compiled step (by default: converted to an engine array)."""
         return self.convert(array)
 
+    def rng_key_to_numpy(self, key):
+        """A random key as a NumPy integer array (dtype kept), to store the random state of a training run.
+
+        `rng_key_from_numpy` turns it back into the same key. By default the key is an engine array.
+        """
+        return self.to_numpy(key)
+
+    def rng_key_from_numpy(self, array):
+        """The random key stored as `array` by `rng_key_to_numpy`."""
+        return self.convert(array)
+
     def full(self, shape, value, dtype="float32"):
         return self.ones(shape, dtype) * value
 

@@ -9,9 +9,11 @@ The temporary file is named `.<name>.mlfront-tmp-<pid>-<random>`; one left behin
 (its process no longer alive) is removed by the next save of the same target.
 """
 
+import contextlib
 import errno
 import os
 import secrets
+import shutil
 
 _TAG = ".mlfront-tmp-"
 _MAX_STEM = 150  # leaves room for the tag, pid and random part within a 255-byte file name
@@ -82,6 +84,87 @@ def remove_stale_temporaries(path):
         if _remove_quietly(candidate):
             removed.append(candidate)
     return removed
+
+
+@contextlib.contextmanager
+def atomic_directory(path, caller="atomic_directory"):
+    """Create the directory `path` whole: readers see it complete or not at all.
+
+    Yields a fresh temporary directory beside `path` (named like a temporary file, see the module
+    docstring) for the caller to fill. When the block ends without error, every file in it and the
+    directory itself are fsynced, it is renamed to `path` and the parent folder is fsynced. On error the
+    temporary directory is removed and `path` is not created.
+
+    Args:
+        path: the directory to create (str or path-like); it must not exist, its parent must.
+        caller: the name used in error messages.
+
+    Yields:
+        The path of the temporary directory.
+
+    Raises:
+        FileExistsError: `path` exists already.
+        OSError: the directory could not be written; the error names `path`.
+    """
+    path = os.fspath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    if os.path.lexists(path):
+        raise FileExistsError(errno.EEXIST, f"{caller}: {path} exists already; a directory is only created whole, "
+                                            f"never written into", path)
+    temporary = os.path.join(folder, _temporary_prefix(name) + f"{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        os.mkdir(temporary)
+    except OSError as error:
+        raise _error(error, caller, path) from error
+    try:
+        yield temporary
+        for root, _, files in os.walk(temporary):
+            for file_name in files:
+                _fsync_file(os.path.join(root, file_name))
+            _fsync_folder(root)
+        os.rename(temporary, path)
+    except BaseException as error:
+        shutil.rmtree(temporary, ignore_errors=True)
+        if isinstance(error, OSError) and not isinstance(error, FileExistsError):
+            raise _error(error, caller, path) from error
+        raise
+    _fsync_folder(folder)
+
+
+def remove_stale_temporaries_in(folder):
+    """Remove every temporary file or directory in `folder` that a killed save left behind (whatever its
+    target's name; its process is gone).
+
+    Returns:
+        The list of removed paths.
+    """
+    removed = []
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.startswith(".") or _TAG not in entry:
+            continue
+        pid_text = entry.rsplit(_TAG, 1)[1].split("-", 1)[0]
+        if not pid_text.isdigit() or _process_alive(int(pid_text)):
+            continue
+        candidate = os.path.join(folder, entry)
+        if os.path.isdir(candidate) and not os.path.islink(candidate):
+            shutil.rmtree(candidate, ignore_errors=True)
+            if not os.path.lexists(candidate):
+                removed.append(candidate)
+        elif _remove_quietly(candidate):
+            removed.append(candidate)
+    return removed
+
+
+def _fsync_file(path):
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _temporary_prefix(name):

@@ -52,8 +52,13 @@ class DataAdapter:
 
     steps = None
     preprocess = None  # None, or fn(x of a NumPy batch) -> NumPy x, applied before the conversion
+    # A shuffled epoch's order is drawn from (shuffle_seed, epoch): `fit` sets both, so that a resumed
+    # run sees the orders of the uninterrupted one. With shuffle_seed None the global generator draws it.
+    shuffle_seed = None
+    epoch = 0
 
-    def batches(self):
+    def batches(self, skip=0):
+        """One epoch's batches, leaving out its first `skip` batches (a run resumed inside an epoch)."""
         raise NotImplementedError
 
     def on_epoch_end(self):
@@ -89,11 +94,11 @@ class ArrayDataAdapter(DataAdapter):
         self.steps = math.ceil(self.num_samples / self.batch_size)
         self.data = (x, y, sample_weight)
 
-    def batches(self):
+    def batches(self, skip=0):
         convert = _backend.get().prepare_batch
         n, size, preprocess = self.num_samples, self.batch_size, self.preprocess
-        order = _random.numpy_generator().permutation(n) if self.shuffle else None
-        for start in range(0, n, size):
+        order = _random.epoch_permutation(n, self.shuffle_seed, self.epoch) if self.shuffle else None
+        for start in range(skip * size, n, size):
             if order is None:
                 def pick(a):
                     return a[start:start + size]
@@ -210,8 +215,8 @@ class _BatchSource(DataAdapter):
         self.workers = max(1, workers or 1)
         self.queue_size = max(1, queue_size)
 
-    def raw_batches(self):
-        """An iterator of one epoch's raw batches (whatever the source yields)."""
+    def raw_batches(self, skip=0):
+        """An iterator of one epoch's raw batches (whatever the source yields), without the first `skip`."""
         raise NotImplementedError
 
     def _prepare(self, batch):
@@ -223,8 +228,8 @@ class _BatchSource(DataAdapter):
         prepare = _backend.get().prepare_batch
         return tuple(map_structure(prepare, s) for s in (x, y, sample_weight))
 
-    def batches(self):
-        return _prefetch(map(self._prepare, self.raw_batches()), self.queue_size)
+    def batches(self, skip=0):
+        return _prefetch(map(self._prepare, self.raw_batches(skip)), self.queue_size)
 
 
 def _prefetch(iterator, size):
@@ -273,7 +278,7 @@ class GeneratorDataAdapter(_BatchSource):
         super().__init__(steps, class_weight)
         self.iterator = iter(generator)
 
-    def raw_batches(self):
+    def raw_batches(self, skip=0):
         count = 0
         while self.steps is None or count < self.steps:
             try:
@@ -285,7 +290,8 @@ class GeneratorDataAdapter(_BatchSource):
                                   f"for this epoch.", stacklevel=4)
                 return
             count += 1
-            yield batch
+            if count > skip:  # a generator cannot seek: skipped batches are drawn and dropped
+                yield batch
 
 
 class PyDatasetAdapter(_BatchSource):
@@ -298,11 +304,11 @@ class PyDatasetAdapter(_BatchSource):
         # a dataset that orders its samples itself (Keras 2's image iterators) keeps its batch order
         self.shuffle = shuffle and not getattr(dataset, "orders_itself", False)
 
-    def raw_batches(self):
+    def raw_batches(self, skip=0):
         order = np.arange(len(self.dataset))
         if self.shuffle:
-            order = _random.numpy_generator().permutation(order)
-        order = order[:self.steps]
+            order = order[_random.epoch_permutation(len(order), self.shuffle_seed, self.epoch)]
+        order = order[skip:self.steps]
         if self.workers > 1:
             from concurrent.futures import ThreadPoolExecutor
             with ThreadPoolExecutor(self.workers) as pool:
@@ -327,11 +333,13 @@ class IterableDataAdapter(_BatchSource):
         super().__init__(steps or (length if length is not None and length >= 0 else None), class_weight)
         self.dataset = dataset
 
-    def raw_batches(self):
+    def raw_batches(self, skip=0):
         source = self.dataset.as_numpy_iterator() if hasattr(self.dataset, "as_numpy_iterator") else iter(self.dataset)
         for count, batch in enumerate(source):
             if self.steps is not None and count >= self.steps:
                 return
+            if count < skip:
+                continue
             # a DataLoader collates (x, y) pairs into a list: that list is the (x, y) tuple, not several inputs
             yield _engine_tensors_to_numpy(tuple(batch) if isinstance(batch, list) else batch)
 

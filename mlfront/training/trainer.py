@@ -93,7 +93,10 @@ class Trainer:
 
     compiled = False
     jit_compile = "auto"
-    _rng_key = None
+    _rng_key = None  # the key the next compiled step splits for its random draws (Dropout)
+    _fit_position = (0, 0)  # (epoch, batch) of the next train step of the current or last fit
+    _fit_shuffle_seed = None
+    _resume = None  # where the next fit starts, from restore_training_state(..., resume=True)
     _train_fn = _test_fn = _predict_fn = None
     _step_variables = None  # cached per compiled step: walking the layer tree every step costs time in eager torch
     _step_regularized = None
@@ -306,17 +309,29 @@ class Trainer:
         self.stop_training = False
         train = None
         logs = {}
+        if getattr(train_data, "shuffle", False):
+            train_data.shuffle_seed = new_seed()  # each epoch's order comes from (seed, epoch): restorable
+        self._fit_position = (initial_epoch, 0)
         callback_list.on_train_begin()
-        resumed, self._initial_epoch = getattr(self, "_initial_epoch", None), None  # set by BackupAndRestore
-        initial_epoch = initial_epoch if resumed is None else resumed
+        resume, self._resume = self._resume, None  # set by restore_training_state(resume=True)
+        first_step = 0
+        if resume is not None:
+            initial_epoch, first_step = resume["epoch"], resume["step"]
+            if resume["shuffle_seed"] is not None:
+                train_data.shuffle_seed = resume["shuffle_seed"]
+        self._fit_shuffle_seed = train_data.shuffle_seed
         for epoch in range(initial_epoch, epochs):
+            skip = first_step if epoch == initial_epoch else 0
+            self._fit_position = (epoch, skip)
             self.reset_metrics()
+            train_data.epoch = epoch
             callback_list.on_epoch_begin(epoch)
-            for step, batch in enumerate(train_data.batches()):
+            for step, batch in enumerate(train_data.batches(skip), start=skip):
                 if train is None:
                     train = self._prepare(batch, "train")
                 callback_list.on_train_batch_begin(step)
                 train(batch)
+                self._fit_position = (epoch, step + 1)
                 callback_list.on_train_batch_end(step, LazyLogs(self._logs))
                 if self.stop_training:
                     break
@@ -327,6 +342,7 @@ class Trainer:
                 _, _ = self._run_evaluation(val_x, val_y, val_sw, validation_batch_size or batch_size,
                                      validation_steps, callbacks=None)
                 logs.update(self._logs(prefix="val_"))
+            self._fit_position = (epoch + 1, 0)
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
