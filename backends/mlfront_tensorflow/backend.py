@@ -266,6 +266,15 @@ class TensorFlowBackend(Backend):
         signature = spec(element_spec) if single else tuple(spec(p) for p in element_spec)
         return tf.data.Dataset.from_generator(generator_fn, output_signature=signature)
 
+    # Model.export
+    export_formats = ("tf_saved_model",)
+    export_options = {"tf_saved_model": ()}
+
+    def export_model(self, forward, values, input_specs, filepath, format, **options):
+        if format != "tf_saved_model":
+            return super().export_model(forward, values, input_specs, filepath, format, **options)
+        _export_saved_model(forward, values, input_specs, filepath)
+
 
 class _FlatCallFunction:
     """A tf.function called through its traced concrete function with flat tensor inputs.
@@ -291,6 +300,21 @@ class _FlatCallFunction:
             return concrete._call_flat(tensors, concrete.captured_inputs)
         except (AttributeError, TypeError):
             return concrete(*args)
+
+
+# ---------------------------------------------------------------------- Model.export: a SavedModel
+def _export_saved_model(forward, values, input_specs, filepath):
+    """A SavedModel with the weights as variables, a `serve` function and a "serving_default" signature."""
+    module = tf.Module()
+    module.model_weights = [tf.Variable(v, trainable=False, name=f"weight_{i}") for i, v in enumerate(values)]
+    signature = [tf.TensorSpec(shape, dtype, name=name) for name, shape, dtype in input_specs]
+
+    def serve(*inputs):  # one output as a tensor (as Keras's `serve`), several as a dict by output name
+        outputs = forward([tf.convert_to_tensor(v) for v in module.model_weights], list(inputs))
+        return next(iter(outputs.values())) if len(outputs) == 1 else outputs
+
+    module.serve = tf.function(serve, input_signature=signature, autograph=False)
+    tf.saved_model.save(module, filepath, signatures={"serving_default": module.serve.get_concrete_function()})
 
 
 # ---------------------------------------------------------------------- mlfront.Variable in TensorFlow ops

@@ -330,6 +330,15 @@ class TorchBackend(Backend):
 
     stop_gradient = staticmethod(torch.Tensor.detach)
 
+    # Model.export
+    export_formats = ("onnx",)
+    export_options = {"onnx": ("opset_version",)}
+
+    def export_model(self, forward, values, input_specs, filepath, format, **options):
+        if format != "onnx":
+            return super().export_model(forward, values, input_specs, filepath, format, **options)
+        _export_onnx(forward, values, input_specs, filepath, self.device, **options)
+
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
@@ -377,3 +386,37 @@ def _splitmix64(x):
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
     return (x ^ (x >> 31)) & ((1 << 63) - 1)
+
+
+# ---------------------------------------------------------------------- Model.export: ONNX through torch.onnx
+def _export_onnx(forward, values, input_specs, filepath, device, opset_version=None):
+    """An ONNX file of `forward` traced by torch.export (torch.onnx's dynamo exporter), weights embedded."""
+    module = _ExportModule(forward, values).eval()
+    # Example inputs only fix the rank: batch 2 and 3 for other dynamic axes (torch.export specializes 0 and 1).
+    examples = tuple(torch.zeros(tuple((2 if axis == 0 else 3) if d is None else d for axis, d in enumerate(shape)),
+                                 dtype=DTYPES[dtype], device=device)
+                     for _, shape, dtype in input_specs)
+    with torch.no_grad():
+        output_names = list(forward(values, list(examples)))
+    batch = torch.export.Dim("batch")
+    dynamic = tuple({axis: batch if axis == 0 else torch.export.Dim.AUTO
+                     for axis, d in enumerate(shape) if d is None} for _, shape, _ in input_specs)
+    with torch.no_grad():
+        torch.onnx.export(module, examples, filepath, input_names=[name for name, _, _ in input_specs],
+                          output_names=output_names, opset_version=opset_version, dynamo=True,
+                          external_data=False, dynamic_shapes=(dynamic,), verbose=False)
+
+
+class _ExportModule(torch.nn.Module):
+    """`forward(values, inputs)` as a module whose buffers are the model's weights (the ONNX initializers)."""
+
+    def __init__(self, forward, values):
+        super().__init__()
+        self._forward = forward
+        self._count = len(values)
+        for index, value in enumerate(values):
+            self.register_buffer(f"weight_{index}", value.detach())
+
+    def forward(self, *inputs):
+        values = [getattr(self, f"weight_{index}") for index in range(self._count)]
+        return tuple(self._forward(values, list(inputs)).values())

@@ -570,3 +570,22 @@ class Backend(abc.ABC):
         """
         raise NotImplementedError(f"the {self.name} backend has no native dataset type (as_tf_dataset needs the "
                                   f"tensorflow backend); iterate the dataset or pass it to fit directly.")
+
+    #: The `Model.export` formats this engine writes ("tf_saved_model", "onnx", ...).
+    export_formats = ()
+    #: Per format, the extra keyword arguments `export_model` accepts (e.g. {"onnx": ("opset_version",)}).
+    export_options = {}
+
+    def export_model(self, forward, values, input_specs, filepath, format, **options):
+        """Write an inference artifact of a model in `format` (one of `export_formats`) at `filepath`.
+
+        Args:
+            forward: pure function `forward(values, inputs) -> {output name: array}`, the model in inference
+                mode computed with the variable values `values` on the list of input arrays `inputs`.
+            values: the model's variable values (engine arrays), stored in the artifact as its weights.
+            input_specs: one `(name, shape, dtype)` per input; None dimensions (the batch always is) stay dynamic.
+            filepath: where to write the artifact (a new path; the caller moves it into place).
+            format: the format name.
+            **options: the format's extra arguments, among `export_options[format]`.
+        """
+        raise NotImplementedError(f"the {self.name} backend exports no format (Model.export format={format!r}).")

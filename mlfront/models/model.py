@@ -137,6 +137,32 @@ class Model(Trainer, Layer):
                             f"a function in a config must be mlfront's own or registered with "
                             f"mlfront.saving.register_keras_serializable.") from None
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Write the model as an inference artifact for another runtime, as Keras 3's `Model.export`.
+
+        Each backend writes its own formats (`mlfront.backend.get().export_formats`): a TensorFlow
+        SavedModel on the tensorflow backend (reload with `tf.saved_model.load(path).serve(x)` or its
+        "serving_default" signature), an ONNX file on the torch backend (run with
+        `onnxruntime.InferenceSession(path)`). The batch dimension stays dynamic. The artifact replaces
+        `filepath` by a rename once it is complete.
+
+        Args:
+            filepath: the file (ONNX) or directory (SavedModel) to write.
+            format: "tf_saved_model" (default, as in Keras), "onnx"; Keras's "openvino", "litert" and
+                "torch" are not written by any mlfront backend and raise.
+            verbose: print a line once the artifact is saved (None: print, as Keras does).
+            input_signature: one input spec or a list of them, replacing the model's own input shapes: a
+                shape tuple (`(None, 8)`), `mlfront.Input(...)`, an array or a `tf.TensorSpec`.
+            **kwargs: format options; `opset_version` for "onnx".
+
+        Raises:
+            ValueError: an unknown format, a format the active backend does not write, an unknown option,
+                or input shapes that cannot be known.
+        """
+        from mlfront.saving import export as _export
+        _export.export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature,
+                             **kwargs)
+
     def to_yaml(self, **kwargs):
         """Removed, as in Keras: loading YAML could run arbitrary code. Use `to_json`."""
         raise RuntimeError("Method `model.to_yaml()` has been removed due to security risk of arbitrary code "
