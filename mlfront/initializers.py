@@ -108,8 +108,14 @@ def compute_fans(shape):
 class VarianceScaling(_Seeded):
     """Samples with variance `scale / n`, n being fan_in, fan_out or their mean (`mode`)."""
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, input_axes=None,
+                 output_axes=None):
         super().__init__(seed)
+        # Keras 3.15's configs name the fan axes of an einsum kernel; only the default (None) is supported.
+        for name, value in (("input_axes", input_axes), ("output_axes", output_axes)):
+            if value is not None:
+                raise NotImplementedError(f"{type(self).__name__}: {name}={value!r} is not supported; only None "
+                                          f"(fans from the last two axes) is.")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"VarianceScaling: mode must be 'fan_in', 'fan_out' or 'fan_avg', got {mode!r}.")
         self.scale, self.mode, self.distribution = scale, mode, distribution
@@ -129,15 +135,16 @@ class VarianceScaling(_Seeded):
         return values.astype(dtype)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed,
+                "input_axes": None, "output_axes": None}
 
 
 def _variance_scaling(class_name, scale, mode, distribution):
-    def __init__(self, seed=None):
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        VarianceScaling.__init__(self, scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": None, "output_axes": None}
     return type(class_name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config,
                                                  "__doc__": f"VarianceScaling({scale}, {mode!r}, {distribution!r})."})
 

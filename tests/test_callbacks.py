@@ -239,9 +239,11 @@ def test_model_checkpoint_suffix_says_what_is_written(rng, tmp_path):
     loaded = mlfront.models.load_model(str(tmp_path / "best.keras"))
     for a, b in zip(model.get_weights(), loaded.get_weights()):
         np.testing.assert_array_equal(a, b)
-    # the legacy whole-model .h5 is refused up front instead of holding a weights-only file nothing could load
-    with pytest.raises(NotImplementedError, match=r"best\.h5.*save_weights_only=True"):
-        callbacks.ModelCheckpoint(str(tmp_path / "best.h5"))
+    # a .h5 path (not .weights.h5) holds the whole model in Keras 2's legacy format, as in Keras 2
+    _fit(model, _data(rng), epochs=1, callbacks=[callbacks.ModelCheckpoint(str(tmp_path / "best.h5"))])
+    loaded = mlfront.models.load_model(str(tmp_path / "best.h5"))
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match=r"must end in '\.keras'.*got 'ckpt\.bin'"):
         callbacks.ModelCheckpoint("ckpt.bin")
     with pytest.raises(ValueError, match=r"save_weights_only=True, `filepath` must end in '\.weights\.h5'"):

@@ -111,11 +111,9 @@ def test_subclassed_model_built_from_input_signature(tmp_path, rng):
 
 
 @needs_export
-def test_lstm(tmp_path, rng):
-    if FORMAT == "tf_saved_model":
-        pytest.skip("LSTM builds its zero initial state from the static batch size, unknown in a SavedModel "
-                    "with a dynamic batch (mlfront/layers/recurrent.py, _initial_state)")
-    model = mlfront.Sequential([layers.Input(shape=(5, 3)), layers.LSTM(4, return_sequences=True), layers.Dense(2)])
+@pytest.mark.parametrize("rnn", [layers.LSTM, layers.GRU, layers.SimpleRNN])
+def test_recurrent_layers(tmp_path, rng, rnn):
+    model = mlfront.Sequential([layers.Input(shape=(5, 3)), rnn(4, return_sequences=True), layers.Dense(2)])
     check_round_trip(model, artifact_path(tmp_path), batches(rng, (5, 3)))
 
 

@@ -6,13 +6,11 @@ Nothing here downloads anything: weights and the ImageNet class index are read f
 import json
 import os
 
-import h5py
 import numpy as np
 
 from mlfront import backend as _backend
 from mlfront.layers.core import Input, InputLayer
 from mlfront.layers.graph import SymbolicTensor
-from mlfront.saving import weights_h5
 
 # Per-channel ImageNet statistics: means in BGR order for "caffe"; mean and std in RGB order for "torch".
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
@@ -164,49 +162,16 @@ def source_inputs(tensor):
 
 def load_model_weights(model, path):
     """Load `path` into `model`: an mlfront weights file (matched by layer order) or a Keras HDF5 weights file
-    (matched by layer name, as Keras's `load_weights(..., by_name=True)` does)."""
-    try:
-        with h5py.File(path, "r") as f:
-            is_mlfront = f.attrs.get("format") == weights_h5.FORMAT
-    except OSError as error:
-        raise ValueError(f"Model '{model.name}': weights file {path} is not an HDF5 file ({error}).") from None
-    if is_mlfront:
+    (matched by layer name, as Keras's `load_weights(..., by_name=True)` does; every layer of `model` with
+    weights must be in it, so no layer keeps random weights unnoticed)."""
+    from mlfront.saving import legacy_h5, saving_api
+
+    if not saving_api.is_keras2_weights(path):
         model.load_weights(path)
-    else:
-        load_keras_h5_weights(model, path)
-
-
-def _decode(value):
-    return value.decode("utf8") if isinstance(value, bytes) else str(value)
-
-
-def load_keras_h5_weights(model, path):
-    """Load a Keras HDF5 weights file (the `layer_names` / `weight_names` layout of `keras.Model.save_weights`
-    to `.h5`) into `model` by layer name. Every layer of `model` with weights must be in the file, with the same
-    shapes; all shapes are checked before anything is assigned."""
-    assignments = []
-    with h5py.File(path, "r") as f:
-        root = f["model_weights"] if "model_weights" in f else f
-        if "layer_names" not in root.attrs:
-            raise ValueError(f"load_weights: {path} is neither an mlfront weights file nor a Keras HDF5 weights "
-                             f"file (no `layer_names` attribute).")
-        stored = {_decode(n): root[_decode(n)] for n in root.attrs["layer_names"]}
-        for layer in model.layers:
-            variables = layer._variables
-            if not variables:
-                continue
-            if layer.name not in stored:
-                raise ValueError(f"load_weights: layer '{layer.name}' of model '{model.name}' has weights, but "
-                                 f"{path} has no layer of that name.")
-            group = stored[layer.name]
-            arrays = [np.asarray(group[_decode(n)]) for n in group.attrs.get("weight_names", [])]
-            if len(arrays) != len(variables):
-                raise ValueError(f"load_weights: layer '{layer.name}' has {len(variables)} weights, but {path} holds "
-                                 f"{len(arrays)} for it.")
-            for variable, array in zip(variables, arrays):
-                if tuple(array.shape) != variable.shape:
-                    raise ValueError(f"load_weights: weight '{variable.path}' has shape {variable.shape}, but "
-                                     f"{path} holds shape {tuple(array.shape)} for it.")
-                assignments.append((variable, array))
-    for variable, array in assignments:
-        variable.assign(array.astype(variable.dtype))
+        return
+    stored = legacy_h5.layers_with_weights(path, "load_weights")
+    missing = [layer.name for layer in model.layers if layer.weights and layer.name not in stored]
+    if missing:
+        raise ValueError(f"load_weights: layer(s) {missing} of model '{model.name}' have weights, but {path} has "
+                         f"no layer of that name.")
+    model.load_weights(path, by_name=True)

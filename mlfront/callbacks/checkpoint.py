@@ -15,8 +15,8 @@ class ModelCheckpoint(Callback):
     `save_weights_only=True` (the path must then end in ".h5" or ".hdf5", as Keras 2 wrote them, e.g.
     ".weights.h5") or when `filepath` ends in ".weights.h5". Reload with `model.load_weights(path)`.
     The whole model (`model.save`) when `filepath` ends in ".keras" and `save_weights_only=False`; reload it
-    with `mlfront.models.load_model(path)`. A whole model in the legacy ".h5" format cannot be written yet,
-    so that is an error rather than a weights file under a model file's name.
+    with `mlfront.models.load_model(path)`; in Keras 2's legacy HDF5 format when `filepath` ends in ".h5" or
+    ".hdf5" (but not ".weights.h5") and `save_weights_only=False`, as Keras 2 does.
 
     Args:
         filepath: path, optionally with format fields (see above). Missing directories are created.
@@ -99,7 +99,7 @@ class ModelCheckpoint(Callback):
             what = f"{self.monitor} improved from {previous:.5f} to {current:.5f}, saving" if self.save_best_only \
                 else "saving"
             print(f"\nEpoch {epoch + 1}: {what} model to {path}")
-        if path.endswith(".keras") and not self.save_weights_only:
+        if not self.save_weights_only and not path.endswith(".weights.h5"):
             self.model.save(path, overwrite=True)
         else:
             self.model.save_weights(path, overwrite=True)
@@ -109,14 +109,10 @@ def _check_suffix(filepath, save_weights_only):
     """Keras's rule: the suffix says what is written; refuse what cannot be written (before training starts)."""
     if filepath.endswith(".weights.h5") or save_weights_only and filepath.endswith((".h5", ".hdf5")):
         return
-    if filepath.endswith(".keras") and not save_weights_only:
+    if filepath.endswith((".keras", ".h5", ".hdf5")) and not save_weights_only:
         return
     if save_weights_only:
         raise ValueError(f"ModelCheckpoint: with save_weights_only=True, `filepath` must end in '.weights.h5' "
                          f"(or '.h5'); got {filepath!r}.")
-    if filepath.endswith((".h5", ".hdf5")):
-        raise NotImplementedError(f"ModelCheckpoint: writing a whole model to the legacy HDF5 file {filepath!r} "
-                                  f"is not supported yet; use a path ending in '.keras' (the whole model), or "
-                                  f"save_weights_only=True / a path ending in '.weights.h5'.")
-    raise ValueError(f"ModelCheckpoint: `filepath` must end in '.keras' (a whole model) or '.weights.h5' (with "
-                     f"save_weights_only=True); got {filepath!r}.")
+    raise ValueError(f"ModelCheckpoint: `filepath` must end in '.keras' or '.h5' (a whole model) or "
+                     f"'.weights.h5' (with save_weights_only=True); got {filepath!r}.")

@@ -42,8 +42,12 @@ class MultiHeadAttention(Layer):
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, seed=None, **kwargs):
+                 bias_constraint=None, seed=None, use_gate=False, sliding_window=None, **kwargs):
         super().__init__(**kwargs)
+        # Keras 3.15 configs carry these two (off there); the variants they select are not implemented.
+        if use_gate or sliding_window is not None:
+            raise NotImplementedError(f"MultiHeadAttention '{self.name}': use_gate={use_gate!r} / sliding_window="
+                                      f"{sliding_window!r} are not supported; only False / None are.")
         for arg, value in (("num_heads", num_heads), ("key_dim", key_dim), ("value_dim", value_dim)):
             if value is not None and (not isinstance(value, int) or value <= 0):
                 raise ValueError(f"MultiHeadAttention '{self.name}': `{arg}` must be a positive integer, "
@@ -220,6 +224,7 @@ class MultiHeadAttention(Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
+                "use_gate": False, "sliding_window": None,
                 "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias,
                 "output_shape": self.output_shape, "attention_axes": self.attention_axes,
                 **serialized(kernel_initializer=self.kernel_initializer, bias_initializer=self.bias_initializer,

@@ -55,6 +55,13 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, 
                       **kwargs).output
 
 
+def _no_quantization(layer, quantization_config):
+    """Keras 3 configs carry `quantization_config` (None: not quantized); quantized layers are not supported."""
+    if quantization_config is not None:
+        raise NotImplementedError(f"{type(layer).__name__} '{layer.name}': quantization_config="
+                                  f"{quantization_config!r} (a quantized layer) is not supported; only None is.")
+
+
 class Dense(Layer):
     """`activation(inputs @ kernel + bias)`, applied to the last axis.
 
@@ -68,8 +75,10 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, quantization_config=None,
+                 **kwargs):
         super().__init__(**kwargs)
+        _no_quantization(self, quantization_config)
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"Dense '{self.name}': `units` must be a positive integer, got {units!r}.")
         self.units = units
@@ -108,7 +117,7 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units,
+        return {**super().get_config(), "units": self.units, "quantization_config": None,
                 "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
                 **serialized(kernel_initializer=self.kernel_initializer, bias_initializer=self.bias_initializer,
                              kernel_regularizer=self.kernel_regularizer, bias_regularizer=self.bias_regularizer,

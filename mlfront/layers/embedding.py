@@ -2,7 +2,8 @@
 
 from mlfront import backend as _backend
 from mlfront import initializers as _initializers
-from mlfront.layers.base import Layer, serialized
+from mlfront.layers.base import Layer
+from mlfront.layers.core import _no_quantization, serialized
 
 
 class Embedding(Layer):
@@ -23,10 +24,15 @@ class Embedding(Layer):
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 embeddings_constraint=None, mask_zero=False, weights=None, input_length=None, **kwargs):
+                 embeddings_constraint=None, mask_zero=False, weights=None, input_length=None,
+                 quantization_config=None, activity_regularizer=None, **kwargs):
         if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,) if isinstance(input_length, int) else tuple(input_length)
         super().__init__(**kwargs)
+        _no_quantization(self, quantization_config)
+        if activity_regularizer is not None:  # in Keras 3 configs, None there
+            raise NotImplementedError(f"Embedding '{self.name}': activity_regularizer={activity_regularizer!r} is "
+                                      f"not supported; only None is.")
         for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"Embedding '{self.name}': `{arg}` must be a positive integer, got {value!r}.")
@@ -64,6 +70,7 @@ class Embedding(Layer):
 
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+                "activity_regularizer": None, "quantization_config": None,
                 **serialized(embeddings_initializer=self.embeddings_initializer,
                              embeddings_regularizer=self.embeddings_regularizer,
                              embeddings_constraint=self.embeddings_constraint), "mask_zero": self.mask_zero}

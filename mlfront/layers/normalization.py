@@ -47,8 +47,13 @@ class BatchNormalization(Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
                  moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
-                 beta_constraint=None, gamma_constraint=None, synchronized=False, **kwargs):
+                 beta_constraint=None, gamma_constraint=None, synchronized=False, renorm=False,
+                 renorm_clipping=None, renorm_momentum=0.99, **kwargs):
         super().__init__(**kwargs)
+        if renorm:  # Keras 3 configs carry the renorm arguments (off there)
+            raise NotImplementedError(f"BatchNormalization '{self.name}': renorm=True (batch renormalization) is not "
+                                      f"supported; only renorm=False is (renorm_clipping={renorm_clipping!r}, "
+                                      f"renorm_momentum={renorm_momentum!r} are then unused).")
         if isinstance(axis, (list, tuple)):
             if len(axis) != 1:
                 raise ValueError(f"BatchNormalization '{self.name}': `axis` must be a single integer, got {axis!r}.")
@@ -128,6 +133,7 @@ class BatchNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+                "renorm": False, "renorm_clipping": None, "renorm_momentum": 0.99,
                 "center": self.center, "scale": self.scale,
                 **serialized(beta_initializer=self.beta_initializer, gamma_initializer=self.gamma_initializer,
                              moving_mean_initializer=self.moving_mean_initializer,
@@ -149,8 +155,11 @@ class LayerNormalization(Layer):
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
-                 gamma_constraint=None, **kwargs):
+                 gamma_constraint=None, rms_scaling=False, **kwargs):
         super().__init__(**kwargs)
+        if rms_scaling:  # in Keras 3 configs (False there)
+            raise NotImplementedError(f"LayerNormalization '{self.name}': rms_scaling=True (RMS normalization) is "
+                                      f"not supported; only False is.")
         self.axis = list(axis) if isinstance(axis, (list, tuple)) else int(axis)
         self.epsilon = float(epsilon)
         self.center = center
@@ -191,6 +200,7 @@ class LayerNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
+                "rms_scaling": False,
                 "scale": self.scale,
                 **serialized(beta_initializer=self.beta_initializer, gamma_initializer=self.gamma_initializer,
                              beta_regularizer=self.beta_regularizer, gamma_regularizer=self.gamma_regularizer,

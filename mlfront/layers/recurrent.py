@@ -51,11 +51,14 @@ class _Recurrent(Layer):
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
                  zero_output_for_mask=False, implementation=None, input_dim=None, input_length=None,
-                 time_major=False, **kwargs):
+                 time_major=False, seed=None, **kwargs):
         if input_dim is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length, input_dim)  # Keras 2 spelling
         super().__init__(**kwargs)
         kind = type(self).__name__
+        if seed is not None:  # Keras 3 configs carry `seed` (None there)
+            raise NotImplementedError(f"{kind} '{self.name}': seed={seed!r} (a fixed seed for the dropout masks) is "
+                                      f"not supported; only None is.")
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"{kind} '{self.name}': `units` must be a positive integer, got {units!r}.")
         if time_major:
@@ -128,7 +131,8 @@ class _Recurrent(Layer):
         B = _backend.get()
         count = len(self._state_names)
         if initial_state is None:
-            zeros = B.zeros((B.shape(inputs)[0], self.units), B.dtype(inputs))
+            # (batch, units) by broadcasting, since the batch size may be dynamic (None) when traced for export
+            zeros = B.zeros_like(inputs[:, 0, :1]) + B.zeros((self.units,), B.dtype(inputs))
             return [zeros] * count
         states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
         if len(states) != count:
@@ -193,7 +197,7 @@ class _Recurrent(Layer):
                                kernel_constraint=self.kernel_constraint,
                                recurrent_constraint=self.recurrent_constraint,
                                bias_constraint=self.bias_constraint),
-                  "dropout": self.dropout,
+                  "dropout": self.dropout, "seed": None,
                   "recurrent_dropout": self.recurrent_dropout, "return_sequences": self.return_sequences,
                   "return_state": self.return_state, "go_backwards": self.go_backwards,
                   "stateful": self.stateful, "unroll": self.unroll,

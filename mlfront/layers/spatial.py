@@ -142,6 +142,11 @@ class Cropping1D(_Cropping):
     def __init__(self, cropping=(1, 1), **kwargs):
         super().__init__(cropping, **kwargs)
 
+    def get_config(self):  # Keras's Cropping1D has no data_format argument
+        config = super().get_config()
+        config.pop("data_format")
+        return config
+
 
 class Cropping2D(_Cropping):
     """Cropping of rows and columns (default none). See `_Cropping`."""
@@ -233,6 +238,12 @@ class UpSampling1D(_UpSampling):
 
     def __init__(self, size=2, **kwargs):
         super().__init__(size, **kwargs)
+
+    def get_config(self):  # as Keras's UpSampling1D: an int size and no data_format argument
+        config = super().get_config()
+        config.pop("data_format")
+        config["size"] = self.size[0]
+        return config
 
 
 class UpSampling2D(_UpSampling):

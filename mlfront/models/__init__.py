@@ -27,8 +27,9 @@ def model_from_json(json_string, custom_objects=None):
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """A model from a `.keras` file written by `model.save`; see `mlfront.saving.load_model`."""
-    from mlfront.saving.keras_archive import load_model as _load_model
+    """A model from a `.keras` or legacy `.h5` file written by `model.save` (here or in Keras); see
+    `mlfront.saving.load_model`."""
+    from mlfront.saving.saving_api import load_model as _load_model
 
     return _load_model(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
 

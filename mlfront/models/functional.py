@@ -289,7 +289,11 @@ class Functional(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """Rebuild the model from `get_config()`; custom layer classes are looked up in `custom_objects`."""
+        """Rebuild the model from `get_config()`, or from a config in Keras 2's or Keras 3's form (read by
+        `saving.keras2_config` / `saving.keras3_config`); custom layer classes are looked up in `custom_objects`."""
+        from mlfront.saving.keras2_config import from_keras2_form
+        from mlfront.saving.keras3_config import from_keras3_form
+        config = from_keras3_form(from_keras2_form(config))
         tensors = {}  # (layer name, node index, tensor index) -> SymbolicTensor
         pending = {}  # layer name -> (layer, calls not yet made)
         for entry in config["layers"]:

@@ -9,7 +9,6 @@ import numpy as np
 
 from mlfront.layers import graph as _graph
 from mlfront.layers.base import Layer
-from mlfront.saving import weights_h5
 from mlfront.training import data as _data
 from mlfront.training.trainer import Trainer, host_inputs_are_ready, host_inputs_ready
 
@@ -103,24 +102,26 @@ class Model(Trainer, Layer):
             self._build_input_shape = input_shape  # saved as the build_config of a `.keras` file
         Layer._maybe_build(self, input_shape)
 
-    def save(self, filepath, overwrite=True, zipped=None, include_optimizer=True):
+    def save(self, filepath, overwrite=True, zipped=None, include_optimizer=True, **kwargs):
         """Write the whole model (architecture, compile config, weights, optimizer state) to a `.keras`
-        file, replaced atomically; reload it with `mlfront.models.load_model`."""
-        from mlfront.saving import keras_archive
-        keras_archive.save_model(self, filepath, overwrite=overwrite, zipped=zipped,
-                                 include_optimizer=include_optimizer)
+        file, or to a legacy `.h5` / `.hdf5` file (also with Keras 2's `save_format="h5"`), replaced
+        atomically; reload it with `mlfront.models.load_model`. See `mlfront.saving.save_model`."""
+        from mlfront.saving import saving_api
+        saving_api.save_model(self, filepath, overwrite=overwrite, zipped=zipped,
+                              include_optimizer=include_optimizer, **kwargs)
 
     def save_weights(self, filepath, overwrite=True):
-        """Write all weights to an HDF5 file (`.weights.h5`); the file is replaced atomically."""
-        weights_h5.save_weights(self, filepath, overwrite=overwrite)
+        """Write all weights to an HDF5 file, replaced atomically: Keras 3's layout for a ".weights.h5" path,
+        Keras 2's for another ".h5" path. See `mlfront.saving.saving_api.save_weights`."""
+        from mlfront.saving import saving_api
+        saving_api.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False, by_name=False):
-        """Read weights written by `save_weights`, after checking every shape (nothing changes on error)."""
-        if by_name:
-            raise NotImplementedError(f"Model '{self.name}'.load_weights: by_name=True (matching Keras 2 .h5 "
-                                      f"weights by layer name) is not supported yet; the weights are matched in "
-                                      f"layer order.")
-        weights_h5.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        """Read weights written by `save_weights` here or by Keras (also Keras 2 `.h5` files, matched in
+        layer order or, with `by_name=True`, by layer name), after checking every shape (nothing changes
+        on error). See `mlfront.saving.saving_api.load_weights`."""
+        from mlfront.saving import saving_api
+        saving_api.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
 
     def to_json(self, **kwargs):
         """The model's architecture (not its weights) as a JSON string in Keras's form; rebuild it with

@@ -1,9 +1,10 @@
-"""Saving: the serialization registry (configs to objects and back), whole models (`.keras`) and weight files."""
+"""Saving: the serialization registry (configs to objects and back), whole models (`.keras`, legacy `.h5`)
+and weight files."""
 
 from mlfront.saving.serialization import (CustomObjectScope, custom_object_scope, deserialize_keras_object,
                                           get_registered_name, get_registered_object, register_keras_serializable,
                                           serialize_keras_object)
-from mlfront.saving.keras_archive import load_model, save_model
+from mlfront.saving.saving_api import load_model, save_model
 
 __all__ = ["CustomObjectScope", "custom_object_scope", "deserialize_keras_object", "get_registered_name",
            "get_registered_object", "load_model", "register_keras_serializable", "save_model",

@@ -1,13 +1,19 @@
-"""Whole models in the `.keras` zip: `model.save("m.keras")` and `load_model("m.keras")`.
+"""Whole models in the `.keras` zip, Keras 3's format: `model.save("m.keras")` and `load_model("m.keras")`.
 
-Members of the zip:
-    config.json: `serialize_keras_object(model)`, plus `"compile_config"` (optimizer, loss, metrics,
+Members of the zip (as Keras 3 writes them, so each reads the other's files):
+    config.json: `serialize_keras_object(model)`, a Functional model's graph in Keras 3's form
+        (`keras3_config.to_keras3_form`), plus `"compile_config"` (optimizer, loss, metrics,
         loss_weights, each through the serialization registry) when the model is compiled, and
         `"build_config"` (the input shape) for a model built by its first call (a subclassed model).
-    metadata.json: `keras_version` ("mlfront-<version>"), `backend`, `date_saved`.
-    model.weights.h5: the model's weights, in mlfront's weights layout (`weights_h5`).
-    optimizer.weights.h5: only for a compiled model whose optimizer is built: the optimizer's variables
-        (iterations, learning rate, slots in creation order) as one entry of the same layout.
+    metadata.json: `keras_version` ("mlfront-<version>"; Keras writes its own version), `backend`,
+        `date_saved`, and for a compiled model `mlfront_training_state` (`training_state.training_state`:
+        the random key of the next train step, so a model with Dropout resumes exactly).
+    model.weights.h5: the model's weights in Keras 3's weights layout (`weights_h5`); for a compiled model
+        whose optimizer is built, also the optimizer's state under `optimizer/vars` (iteration, learning
+        rate, slots in Keras's order), so that training resumes exactly.
+    assets/<object path>/vocabulary.txt: written by Keras 3 for an adapted lookup layer (mlfront keeps
+        the vocabulary in the config instead); read as UTF-8 lines and set on that layer. Any other asset
+        is refused by name.
 
 The zip is built in memory and written with `atomic.atomic_write`. Loading checks the archive before
 reading a member (regular file, a real zip, only the names above, no duplicates, declared sizes bounded),
@@ -19,6 +25,7 @@ import datetime
 import io
 import json
 import os
+import posixpath
 import stat
 import zipfile
 import zlib
@@ -26,11 +33,15 @@ import zlib
 import h5py
 import numpy as np
 
-from mlfront.saving import atomic, safe_files, weights_h5
+from mlfront.saving import atomic, safe_files, weights_h5, weights_layout
+from mlfront.saving.keras3_config import to_keras3_form
 from mlfront.saving.serialization import deserialize_keras_object, serialize_keras_object
+from mlfront.training import training_state
 
-CONFIG, METADATA, WEIGHTS, OPTIMIZER = "config.json", "metadata.json", "model.weights.h5", "optimizer.weights.h5"
-_MEMBERS = (CONFIG, METADATA, WEIGHTS, OPTIMIZER)
+CONFIG, METADATA, WEIGHTS, ASSETS = "config.json", "metadata.json", "model.weights.h5", "assets/"
+TRAINING_STATE = "mlfront_training_state"  # in metadata.json; Keras ignores keys it does not know
+_VOCABULARY = "vocabulary.txt"
+_MEMBERS = (CONFIG, METADATA, WEIGHTS)
 _REQUIRED = (CONFIG, METADATA, WEIGHTS)
 _MAX_JSON_BYTES = 64 << 20
 _MAX_MEMBER_BYTES = 16 << 30
@@ -50,16 +61,12 @@ def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=T
         include_optimizer: also store the optimizer's state, so training resumes where it stopped.
 
     Raises:
-        NotImplementedError: a ".h5" path (the legacy HDF5 model format) or `zipped=False`.
-        ValueError: any other suffix.
+        NotImplementedError: `zipped=False`.
+        ValueError: a suffix other than ".keras" (`saving_api.save_model` sends ".h5" paths to `legacy_h5`).
         FileExistsError: `filepath` exists and `overwrite=False`.
         OSError: the file cannot be written; a previous file is left intact.
     """
     filepath = os.fspath(filepath)
-    if filepath.endswith((".h5", ".hdf5")):
-        raise NotImplementedError(f"save: writing a whole model to the legacy HDF5 file {filepath!r} is not "
-                                  f"supported yet; use a path ending in '.keras' (or save_weights for "
-                                  f"'.weights.h5').")
     if not filepath.endswith(".keras"):
         raise ValueError(f"save: `filepath` must end in '.keras' (the whole model); got {filepath!r}. For weights "
                          f"only, use save_weights with a path ending in '.weights.h5'.")
@@ -75,7 +82,7 @@ def archive_bytes(model, include_optimizer=True):
     """The bytes of the `.keras` zip holding `model` (see the module docstring)."""
     import mlfront
 
-    config = serialize_keras_object(model)
+    config = to_keras3_form(serialize_keras_object(model), model)
     if getattr(model, "compiled", False):
         config["compile_config"] = _compile_config(model)
     build_shape = getattr(model, "_build_input_shape", None)
@@ -83,12 +90,11 @@ def archive_bytes(model, include_optimizer=True):
         config["build_config"] = {"input_shape": _shape_to_json(build_shape)}
     metadata = {"keras_version": f"mlfront-{mlfront.__version__}", "backend": mlfront.backend(),
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    if getattr(model, "compiled", False) and include_optimizer:
+        metadata[TRAINING_STATE] = training_state.training_state(model)
+    weights = weights_h5.collect_weights(model, include_optimizer=include_optimizer)
     members = [(CONFIG, _json_bytes(config, model)), (METADATA, _json_bytes(metadata, model)),
-               (WEIGHTS, bytes(weights_h5.weights_image(weights_h5.collect_weights(model))))]
-    optimizer = getattr(model, "optimizer", None)
-    if include_optimizer and getattr(model, "compiled", False) and optimizer is not None and optimizer.built:
-        state = [(type(optimizer).__name__, optimizer.name, [(v.path, v.numpy()) for v in optimizer.variables])]
-        members.append((OPTIMIZER, bytes(weights_h5.weights_image(state))))
+               (WEIGHTS, bytes(weights_h5.weights_image(weights)))]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in members:
@@ -141,19 +147,15 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
     Raises:
         FileNotFoundError: no file at `filepath`.
-        NotImplementedError: a ".h5" path (legacy HDF5 model format, not supported yet).
         ValueError: the file is truncated, corrupt, not a `.keras` archive, unsafe, or names objects that
             are neither mlfront's nor registered / in `custom_objects`.
     """
     filepath = os.fspath(filepath)
-    if filepath.endswith((".h5", ".hdf5")):
-        raise NotImplementedError(f"load_model: reading a whole model from the legacy HDF5 file {filepath!r} is "
-                                  f"not supported yet; only '.keras' files are.")
     if not filepath.endswith(".keras"):
         raise ValueError(f"load_model: `filepath` must end in '.keras'; got {filepath!r}.")
     members = read_archive(filepath)
     config = _parse_json(members[CONFIG], filepath, CONFIG)
-    _parse_json(members[METADATA], filepath, METADATA)
+    metadata = _parse_json(members[METADATA], filepath, METADATA)
     compile_config = config.pop("compile_config", None)
     build_config = config.pop("build_config", None)
 
@@ -162,17 +164,24 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     model = expect_instance(deserialize_keras_object(config, custom_objects=custom_objects, safe_mode=safe_mode),
                             Model, "load_model")
     _build(model, build_config, filepath)
-    targets = [(layer.name, variables) for layer, variables in weights_h5._layers_with_variables(model)]
-    assignments = _read_values(members[WEIGHTS], f"{filepath}::{WEIGHTS}", targets, f"model '{model.name}'")
-    if compile and compile_config is not None:
+    compiled = compile and compile_config is not None
+    if compiled:
         _compile(model, compile_config, custom_objects, safe_mode, filepath)
-        if OPTIMIZER in members:
-            optimizer = model.optimizer
-            optimizer.build(model.trainable_variables)
-            assignments += _read_values(members[OPTIMIZER], f"{filepath}::{OPTIMIZER}",
-                                        [(optimizer.name, optimizer.variables)], f"optimizer '{optimizer.name}'")
+    vocabularies = _read_vocabularies(model, members, filepath)
+    assignments = _read_values(members[WEIGHTS], f"{filepath}::{WEIGHTS}", model,
+                               "load" if compiled else "skip")
+    for layer, tokens in vocabularies:
+        layer.set_vocabulary(tokens)
+    state = metadata.get(TRAINING_STATE) if compiled else None
+    if state is not None:
+        try:
+            training_state.check_training_state(state)
+        except ValueError as error:
+            raise ValueError(f"load_model: {filepath}::{METADATA}: {TRAINING_STATE} is invalid: {error}") from None
     for variable, array in assignments:
         variable.assign(array)
+    if state is not None:
+        training_state.restore_training_state(model, state)  # the step's random key: Dropout resumes exactly
     return model
 
 
@@ -188,7 +197,8 @@ def read_archive(filepath):
         with zipfile.ZipFile(filepath) as archive:
             entries = archive.infolist()
             _check_entries(entries, info.st_size, filepath)
-            return {entry.filename: _read_member(archive, entry, filepath) for entry in entries}
+            return {entry.filename: _read_member(archive, entry, filepath) for entry in entries
+                    if not entry.filename.endswith("/")}
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
         raise ValueError(f"load_model: {filepath} is not a valid .keras archive; it is truncated, corrupt or "
                          f"another kind of file ({error}).") from None
@@ -201,14 +211,17 @@ def _check_entries(entries, archive_size, filepath):
         parts = name.replace("\\", "/").split("/")
         if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
             raise ValueError(f"load_model: {filepath} refused: member {name!r} has an absolute or '..' path.")
-        if name not in _MEMBERS:
-            raise ValueError(f"load_model: {filepath} refused: unexpected member {name!r}; a .keras file written "
-                             f"by mlfront holds only {list(_MEMBERS)}.")
+        if name.startswith(ASSETS) and not name.endswith("/") and posixpath.basename(name) != _VOCABULARY:
+            raise ValueError(f"load_model: {filepath} refused: member {name!r} is an asset file mlfront does not "
+                             f"read; the only assets it reads are lookup layers' '{_VOCABULARY}' files.")
+        if name not in _MEMBERS and not name.startswith(ASSETS):
+            raise ValueError(f"load_model: {filepath} refused: unexpected member {name!r}; a .keras file holds "
+                             f"only {list(_MEMBERS)} and an {ASSETS!r} folder.")
         if names.count(name) > 1:
             raise ValueError(f"load_model: {filepath} refused: member {name!r} appears more than once.")
         if entry.flag_bits & 0x1:
             raise ValueError(f"load_model: {filepath} refused: member {name!r} is encrypted.")
-        cap = _MAX_JSON_BYTES if name.endswith(".json") else _MAX_MEMBER_BYTES
+        cap = _MAX_JSON_BYTES if name.endswith((".json", ".txt")) else _MAX_MEMBER_BYTES
         limit = min(cap, max(archive_size, 1) * _MAX_RATIO)
         if entry.file_size > limit:
             raise ValueError(f"load_model: {filepath} refused: member {name!r} declares {entry.file_size} bytes "
@@ -263,6 +276,12 @@ def _zeros(shape):
     return np.zeros([1 if d is None else d for d in shape], "float32")
 
 
+# What a Keras 3 compile_config holds. How Keras ran (eagerly, XLA, loss scaling) is not restored: the
+# model is compiled for this engine with mlfront's defaults, as after `compile(optimizer, loss, ...)`.
+_COMPILE_KEYS = ("optimizer", "loss", "metrics", "loss_weights", "weighted_metrics", "steps_per_execution")
+_EXECUTION_KEYS = ("run_eagerly", "jit_compile", "auto_scale_loss")
+
+
 def _compile(model, compile_config, custom_objects, safe_mode, filepath):
     if not isinstance(compile_config, dict):
         raise ValueError(f"load_model: {filepath}: the compile_config in config.json should be a dict, got "
@@ -277,13 +296,53 @@ def _compile(model, compile_config, custom_objects, safe_mode, filepath):
             return deserialize_keras_object(value, custom_objects=custom_objects, safe_mode=safe_mode)
         return value  # names ("adam", "mse", "accuracy") and numbers: compile resolves them
 
+    unknown = sorted(set(compile_config) - set(_COMPILE_KEYS) - set(_EXECUTION_KEYS))
+    if unknown:
+        raise NotImplementedError(f"load_model: {filepath}: the compile_config in config.json has argument(s) "
+                                  f"{unknown} that mlfront's compile does not take.")
     model.compile(optimizer=rebuild(compile_config.get("optimizer", "rmsprop")),
                   loss=rebuild(compile_config.get("loss")), metrics=rebuild(compile_config.get("metrics")),
-                  loss_weights=rebuild(compile_config.get("loss_weights")))
+                  loss_weights=rebuild(compile_config.get("loss_weights")),
+                  weighted_metrics=rebuild(compile_config.get("weighted_metrics")),
+                  steps_per_execution=compile_config.get("steps_per_execution", 1))
 
 
-def _read_values(data, label, targets, what):
-    """[(variable, checked array)] for `targets` ([(name, variables)]) from the weights image `data`."""
+def _read_vocabularies(model, members, filepath):
+    """[(lookup layer, its vocabulary)] from the `assets/<object path>/vocabulary.txt` members Keras 3
+    writes for adapted lookup layers (one term per line, special tokens first), each checked."""
+    found, layers = [], None
+    for name, data in members.items():
+        if not name.startswith(ASSETS):
+            continue
+        layers = weights_layout.layer_paths(model) if layers is None else layers
+        layer = layers.get(posixpath.dirname(name)[len(ASSETS):])
+        if layer is None or not hasattr(layer, "set_vocabulary") or getattr(layer, "output_mode", None) == "tf_idf":
+            raise ValueError(f"load_model: {filepath} refused: asset {name!r} does not belong to a lookup layer "
+                             f"(StringLookup, IntegerLookup, TextVectorization; tf_idf mode excluded) of the "
+                             f"model.")
+        try:
+            lines = data.decode("utf8").split("\n")
+        except UnicodeDecodeError:
+            raise ValueError(f"load_model: {filepath}: asset {name!r} is not UTF-8 text.") from None
+        while lines and lines[-1] == "":
+            lines.pop()
+        lookup = getattr(layer, "_lookup_layer", layer)
+        try:
+            tokens = [lookup._parse_vocabulary_line(line) for line in lines]
+        except ValueError as error:
+            raise ValueError(f"load_model: {filepath}: asset {name!r} holds a line that is not a term of "
+                             f"'{layer.name}' ({error}).") from None
+        expected = getattr(lookup, "_saved_vocabulary_size", None)
+        if expected is not None and len(tokens) != expected:
+            raise ValueError(f"load_model: {filepath}: asset {name!r} holds {len(tokens)} terms, but the config of "
+                             f"'{layer.name}' says vocabulary_size={expected}.")
+        found.append((layer, tokens))
+    return found
+
+
+def _read_values(data, label, model, optimizer):
+    """[(variable, checked array)] for `model` (and its optimizer: `weights_h5.read_values`'s `optimizer`)
+    from the weights image `data`."""
     if not data.startswith(_HDF5_SIGNATURE):
         raise ValueError(f"load_model: {label} is not an HDF5 file.")
     try:
@@ -298,16 +357,4 @@ def _read_values(data, label, targets, what):
             raise
         except (OSError, ValueError, RuntimeError, KeyError, TypeError) as error:
             raise ValueError(f"load_model: {label} is corrupt: its structure cannot be read ({error}).") from None
-        stored = weights_h5._stored_layers(handle, label)
-        if len(stored) != len(targets):
-            raise ValueError(f"load_model: {label} holds weights for {len(stored)} entries, but {what} has "
-                             f"{len(targets)} ({[name for name, _ in targets]}).")
-        values = []
-        for (name, variables), (stored_name, datasets) in zip(targets, stored):
-            if len(datasets) != len(variables):
-                raise ValueError(f"load_model: '{name}' of {what} has {len(variables)} weights, but {label}'s "
-                                 f"'{stored_name}' has {len(datasets)}.")
-            for variable, dataset in zip(variables, datasets):
-                values.append((variable, safe_files.read_array(dataset, variable.shape, variable.dtype, label,
-                                                               "load_model", f"weight '{variable.path}'")))
-    return values
+        return weights_h5.read_values(handle, label, model, "load_model", optimizer=optimizer)

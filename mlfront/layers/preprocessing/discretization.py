@@ -116,8 +116,10 @@ class Discretization(Layer):
         return shape[:1] + shape[2:] + (depth,) if len(shape) >= 2 else (depth,)
 
     def get_config(self):
-        return {**super().get_config(), "bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins,
-                "epsilon": self.epsilon, "output_mode": self.output_mode, "sparse": self.sparse}
+        config = {**super().get_config(), "bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins,
+                  "epsilon": self.epsilon, "output_mode": self.output_mode, "sparse": self.sparse}
+        config.pop("trainable")  # a Discretization has no weights; Keras's takes no `trainable` argument
+        return config
 
     @classmethod
     def from_config(cls, config):

@@ -333,7 +333,14 @@ class IndexLookup(HostLayer):
             raise ValueError(f"{cls.__name__}.from_config: `vocabulary` is a file path ({vocabulary!r}); a config "
                              f"must carry the vocabulary list itself, and files named inside a config are never "
                              f"read.")
-        return cls(**config)
+        config = dict(config)
+        size = config.pop("vocabulary_size", None)  # Keras 3's configs: the size of the saved vocabulary
+        layer = cls(**config)
+        if size is not None and vocabulary is not None and layer.vocabulary_size() != size:
+            raise ValueError(f"{cls.__name__}.from_config: the config says vocabulary_size={size}, but its "
+                             f"vocabulary has {layer.vocabulary_size()} entries.")
+        layer._saved_vocabulary_size = size  # checked when a `.keras` file's vocabulary asset is read
+        return layer
 
 
 def _salt_pair(salt, cls):
