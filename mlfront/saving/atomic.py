@@ -69,19 +69,38 @@ def remove_stale_temporaries(path):
     """
     folder, name = os.path.split(os.path.abspath(os.fspath(path)))
     prefix = _temporary_prefix(name)
+    return _remove_stale(folder, lambda entry: entry[len(prefix):] if entry.startswith(prefix) else None)
+
+
+def remove_stale_temporaries_in(folder):
+    """Remove every temporary file or directory in `folder` that a killed save left behind (whatever its
+    target's name; its process is gone).
+
+    Returns:
+        The list of removed paths.
+    """
+    return _remove_stale(folder, lambda entry: entry.rsplit(_TAG, 1)[1]
+                         if entry.startswith(".") and _TAG in entry else None)
+
+
+def _remove_stale(folder, owner_part):
+    """Remove the entries of `folder` for which `owner_part(entry)` gives "<pid>-..." of a dead process."""
     removed = []
     try:
         entries = os.listdir(folder)
     except OSError:
         return removed
     for entry in entries:
-        if not entry.startswith(prefix):
-            continue
-        pid_text = entry[len(prefix):].split("-", 1)[0]
+        rest = owner_part(entry)
+        pid_text = rest.split("-", 1)[0] if rest is not None else ""
         if not pid_text.isdigit() or _process_alive(int(pid_text)):
             continue
         candidate = os.path.join(folder, entry)
-        if _remove_quietly(candidate):
+        if os.path.isdir(candidate) and not os.path.islink(candidate):
+            shutil.rmtree(candidate, ignore_errors=True)
+            if not os.path.lexists(candidate):
+                removed.append(candidate)
+        elif _remove_quietly(candidate):
             removed.append(candidate)
     return removed
 
@@ -129,34 +148,6 @@ def atomic_directory(path, caller="atomic_directory"):
             raise _error(error, caller, path) from error
         raise
     _fsync_folder(folder)
-
-
-def remove_stale_temporaries_in(folder):
-    """Remove every temporary file or directory in `folder` that a killed save left behind (whatever its
-    target's name; its process is gone).
-
-    Returns:
-        The list of removed paths.
-    """
-    removed = []
-    try:
-        entries = os.listdir(folder)
-    except OSError:
-        return removed
-    for entry in entries:
-        if not entry.startswith(".") or _TAG not in entry:
-            continue
-        pid_text = entry.rsplit(_TAG, 1)[1].split("-", 1)[0]
-        if not pid_text.isdigit() or _process_alive(int(pid_text)):
-            continue
-        candidate = os.path.join(folder, entry)
-        if os.path.isdir(candidate) and not os.path.islink(candidate):
-            shutil.rmtree(candidate, ignore_errors=True)
-            if not os.path.lexists(candidate):
-                removed.append(candidate)
-        elif _remove_quietly(candidate):
-            removed.append(candidate)
-    return removed
 
 
 def _fsync_file(path):

@@ -11,7 +11,8 @@ serialization registry; `from_keras2_form` turns a Functional's Keras 2 graph in
 
 import inspect
 
-from mlfront.saving.serialization import deserialize_keras_object, get_registered_object, serialize_keras_object
+from mlfront.saving.serialization import (deserialize_keras_object, deserialize_tree, get_registered_object,
+                                          serialize_keras_object)
 
 _MODELS = ("Sequential", "Functional", "Model")
 
@@ -193,13 +194,7 @@ def without_neutral_arguments(spec):
 def compile_arguments(training_config, num_outputs, custom_objects=None, safe_mode=True):
     """`{"optimizer", "loss", "metrics", "loss_weights"}` for `compile` from a `.h5` `training_config`."""
     def rebuild(value):
-        if isinstance(value, list):
-            return [rebuild(v) for v in value]
-        if isinstance(value, dict) and "class_name" not in value:
-            return {k: rebuild(v) for k, v in value.items()}
-        if isinstance(value, dict):
-            return _object(value, custom_objects, safe_mode)
-        return value  # names and numbers: compile resolves them
+        return deserialize_tree(value, lambda spec: _object(spec, custom_objects, safe_mode))
 
     metrics = training_config.get("metrics")
     if num_outputs == 1 and isinstance(metrics, list) and len(metrics) == 1 and isinstance(metrics[0], list):

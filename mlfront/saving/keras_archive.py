@@ -35,7 +35,7 @@ import numpy as np
 
 from mlfront.saving import atomic, safe_files, weights_h5, weights_layout
 from mlfront.saving.keras3_config import to_keras3_form
-from mlfront.saving.serialization import deserialize_keras_object, serialize_keras_object
+from mlfront.saving.serialization import deserialize_keras_object, deserialize_tree, serialize_keras_object
 from mlfront.training import training_state
 
 CONFIG, METADATA, WEIGHTS, ASSETS = "config.json", "metadata.json", "model.weights.h5", "assets/"
@@ -288,13 +288,8 @@ def _compile(model, compile_config, custom_objects, safe_mode, filepath):
                          f"{compile_config!r}.")
 
     def rebuild(value):
-        if isinstance(value, list):
-            return [rebuild(v) for v in value]
-        if isinstance(value, dict) and "class_name" not in value:
-            return {k: rebuild(v) for k, v in value.items()}
-        if isinstance(value, dict):
-            return deserialize_keras_object(value, custom_objects=custom_objects, safe_mode=safe_mode)
-        return value  # names ("adam", "mse", "accuracy") and numbers: compile resolves them
+        return deserialize_tree(value, lambda spec: deserialize_keras_object(spec, custom_objects=custom_objects,
+                                                                             safe_mode=safe_mode))
 
     unknown = sorted(set(compile_config) - set(_COMPILE_KEYS) - set(_EXECUTION_KEYS))
     if unknown:

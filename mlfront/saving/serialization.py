@@ -229,6 +229,18 @@ def function_config(fn):
     return fn
 
 
+def deserialize_tree(value, deserialize):
+    """`value` (compile arguments from a saved config) with each object config (a dict with "class_name")
+    rebuilt by `deserialize`, lists and other dicts element-wise, and names and numbers kept for `compile`."""
+    if isinstance(value, list):
+        return [deserialize_tree(v, deserialize) for v in value]
+    if isinstance(value, dict) and "class_name" not in value:
+        return {k: deserialize_tree(v, deserialize) for k, v in value.items()}
+    if isinstance(value, dict):
+        return deserialize(value)
+    return value
+
+
 def function_from_config(value, custom_objects=None, module_objects=None):
     """The function `function_config` wrote: a dict is deserialized (a registered, custom or mlfront
     function only), a callable or None is kept."""
