@@ -45,7 +45,7 @@ def _grads(layer, x, cotangent, **call_kwargs):
         return ops.sum(out * ops.convert_to_tensor(cotangent))
 
     params = [ops.convert_to_tensor(x)] + [v.value for v in trainable]
-    _, grads = ops.compile(mlfront.value_and_grad(loss))(params)
+    _, grads = mlfront.backend.get().compile(mlfront.value_and_grad(loss))(params)
     return [ops.convert_to_numpy(g) for g in grads]
 
 

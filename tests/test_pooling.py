@@ -73,7 +73,7 @@ def test_pooling3d_matches_reference(rng):
                        expected_output=ref.pool(x, 2, 2, "same", kind), expected_output_shape=(1, 2, 2, 3, 2))
 
 
-@pytest.mark.parametrize("op", ["max_pool", "avg_pool"])
+@pytest.mark.parametrize("op", ["max_pool", "average_pool"])
 @pytest.mark.parametrize("pool_size, strides, padding", [((2, 2), (2, 2), "same"), ((3, 2), (2, 1), "valid")])
 def test_pooling_gradients(rng, op, pool_size, strides, padding):
     x = rng.permutation(40).reshape(1, 5, 4, 2).astype("float32") / 10  # distinct values: no ties for max

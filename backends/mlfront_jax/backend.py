@@ -227,6 +227,89 @@ class JaxBackend(Backend):
     def affine_transform(self, images, transforms, interpolation="bilinear", fill_mode="constant", fill_value=0.0):
         return _jit_affine_transform(self, images, transforms, interpolation, fill_mode, fill_value)
 
+    # keras.ops numerics (issue 9, item 4): jax.numpy and lax for the base composites
+    sin = staticmethod(jnp.sin)
+    tan = staticmethod(jnp.tan)
+    sinh = staticmethod(jnp.sinh)
+    cosh = staticmethod(jnp.cosh)
+    arcsin = staticmethod(jnp.arcsin)
+    arccos = staticmethod(jnp.arccos)
+    arctan = staticmethod(jnp.arctan)
+    arctan2 = staticmethod(jnp.arctan2)
+    arcsinh = staticmethod(jnp.arcsinh)
+    arccosh = staticmethod(jnp.arccosh)
+    arctanh = staticmethod(jnp.arctanh)
+    erf = staticmethod(jax.scipy.special.erf)
+    power = staticmethod(jnp.power)
+    isnan = staticmethod(jnp.isnan)
+    isinf = staticmethod(jnp.isinf)
+    isfinite = staticmethod(jnp.isfinite)
+    logical_not = staticmethod(jnp.logical_not)
+    logical_and = staticmethod(jnp.logical_and)
+    logical_or = staticmethod(jnp.logical_or)
+    logical_xor = staticmethod(jnp.logical_xor)
+    tril = staticmethod(jnp.tril)
+    triu = staticmethod(jnp.triu)
+
+    def prod(self, x, axis=None, keepdims=False):
+        return jnp.prod(x, axis=_axis(axis), keepdims=keepdims)
+
+    def any(self, x, axis=None, keepdims=False):
+        return jnp.any(x, axis=_axis(axis), keepdims=keepdims)
+
+    def all(self, x, axis=None, keepdims=False):
+        return jnp.all(x, axis=_axis(axis), keepdims=keepdims)
+
+    def argmin(self, x, axis=-1):
+        return jnp.argmin(x, axis=axis)
+
+    def round(self, x, decimals=0):
+        return jnp.round(x, decimals)
+
+    def tile(self, x, repeats):
+        return jnp.tile(x, repeats)
+
+    def repeat(self, x, repeats, axis=None):
+        return jnp.repeat(x, jnp.asarray(repeats) if isinstance(repeats, (list, tuple)) else repeats, axis=axis)
+
+    def eye(self, N, M=None, k=0, dtype="float32"):
+        return jnp.eye(N, M, k, dtype=dtype)
+
+    def linspace(self, start, stop, num=50, endpoint=True, retstep=False, dtype="float32", axis=0):
+        return jnp.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis)
+
+    def meshgrid(self, *x, indexing="xy"):
+        return list(jnp.meshgrid(*x, indexing=indexing))
+
+    def scatter(self, indices, values, shape):
+        index = tuple(jnp.moveaxis(indices, -1, 0))
+        return jnp.zeros(shape, values.dtype).at[index].add(values)
+
+    def scatter_update(self, inputs, indices, updates):
+        return inputs.at[tuple(jnp.moveaxis(indices, -1, 0))].set(updates)
+
+    def slice(self, inputs, start_indices, shape):
+        return jax.lax.dynamic_slice(inputs, start_indices, shape)
+
+    def slice_update(self, inputs, start_indices, updates):
+        return jax.lax.dynamic_update_slice(inputs, updates.astype(inputs.dtype), start_indices)
+
+    def cond(self, pred, true_fn, false_fn):
+        return jax.lax.cond(pred, true_fn, false_fn)
+
+    def while_loop(self, cond, body, loop_vars, maximum_iterations=None):
+        if maximum_iterations is None:
+            return tuple(jax.lax.while_loop(lambda v: cond(*v), lambda v: tuple(body(*v)), tuple(loop_vars)))
+        # count the steps in the carry to stop after `maximum_iterations`
+        def counted_cond(state):
+            return jnp.logical_and(state[0] < maximum_iterations, cond(*state[1]))
+        def counted_body(state):
+            return state[0] + 1, tuple(body(*state[1]))
+        return tuple(jax.lax.while_loop(counted_cond, counted_body, (0, tuple(loop_vars)))[1])
+
+    def fori_loop(self, lower, upper, body_fun, init_val):
+        return jax.lax.fori_loop(lower, upper, body_fun, init_val)
+
     # autodiff and compilation
     def value_and_grad(self, fn, has_aux=False):
         return jax.value_and_grad(fn, has_aux=has_aux)

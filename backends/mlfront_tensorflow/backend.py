@@ -266,6 +266,113 @@ class TensorFlowBackend(Backend):
         signature = spec(element_spec) if single else tuple(spec(p) for p in element_spec)
         return tf.data.Dataset.from_generator(generator_fn, output_signature=signature)
 
+    # keras.ops numerics (issue 9, item 4): TensorFlow's own kernels for the base composites
+    sin = staticmethod(tf.sin)
+    tan = staticmethod(tf.tan)
+    sinh = staticmethod(tf.sinh)
+    cosh = staticmethod(tf.cosh)
+    arcsin = staticmethod(tf.asin)
+    arccos = staticmethod(tf.acos)
+    arctan = staticmethod(tf.atan)
+    arctan2 = staticmethod(tf.atan2)
+    arcsinh = staticmethod(tf.asinh)
+    arccosh = staticmethod(tf.acosh)
+    arctanh = staticmethod(tf.atanh)
+    erf = staticmethod(tf.math.erf)
+    isnan = staticmethod(tf.math.is_nan)
+    isinf = staticmethod(tf.math.is_inf)
+    isfinite = staticmethod(tf.math.is_finite)
+
+    def power(self, x1, x2):
+        return tf.pow(x1, x2)
+
+    def logical_not(self, x):
+        return tf.logical_not(tf.cast(x, tf.bool))
+
+    def logical_and(self, x1, x2):
+        return tf.logical_and(tf.cast(x1, tf.bool), tf.cast(x2, tf.bool))
+
+    def logical_or(self, x1, x2):
+        return tf.logical_or(tf.cast(x1, tf.bool), tf.cast(x2, tf.bool))
+
+    def logical_xor(self, x1, x2):
+        return tf.math.logical_xor(tf.cast(x1, tf.bool), tf.cast(x2, tf.bool))
+
+    def prod(self, x, axis=None, keepdims=False):
+        return tf.reduce_prod(x, axis=_axis(axis), keepdims=keepdims)
+
+    def any(self, x, axis=None, keepdims=False):
+        return tf.reduce_any(tf.cast(x, tf.bool), axis=_axis(axis), keepdims=keepdims)
+
+    def all(self, x, axis=None, keepdims=False):
+        return tf.reduce_all(tf.cast(x, tf.bool), axis=_axis(axis), keepdims=keepdims)
+
+    def argmin(self, x, axis=-1):
+        return tf.argmin(x, axis=axis)
+
+    def round(self, x, decimals=0):
+        if decimals == 0:
+            return tf.round(x)  # half to even, like NumPy
+        scale = tf.cast(10.0 ** decimals, x.dtype)
+        return tf.round(x * scale) / scale
+
+    def tile(self, x, repeats):
+        repeats = list(repeats) if isinstance(repeats, (list, tuple)) else [repeats]
+        rank = len(x.shape)
+        if len(repeats) > rank:
+            x = tf.reshape(x, [1] * (len(repeats) - rank) + list(x.shape))
+        return tf.tile(x, [1] * (len(x.shape) - len(repeats)) + repeats)
+
+    def repeat(self, x, repeats, axis=None):
+        return tf.repeat(x, repeats, axis=axis)
+
+    def tril(self, x, k=0):
+        return tf.experimental.numpy.tril(x, k)
+
+    def triu(self, x, k=0):
+        return tf.experimental.numpy.triu(x, k)
+
+    def eye(self, N, M=None, k=0, dtype="float32"):
+        return tf.cast(tf.experimental.numpy.eye(N, M, k), dtype)
+
+    def linspace(self, start, stop, num=50, endpoint=True, retstep=False, dtype="float32", axis=0):
+        out = tf.experimental.numpy.linspace(tf.cast(start, "float32"), tf.cast(stop, "float32"), num,
+                                             endpoint=endpoint, retstep=retstep, axis=axis)
+        return (tf.cast(out[0], dtype), out[1]) if retstep else tf.cast(out, dtype)
+
+    def meshgrid(self, *x, indexing="xy"):
+        return tf.meshgrid(*x, indexing=indexing)
+
+    def scatter(self, indices, values, shape):
+        return tf.scatter_nd(indices, values, shape)
+
+    def scatter_update(self, inputs, indices, updates):
+        return tf.tensor_scatter_nd_update(inputs, indices, tf.cast(updates, inputs.dtype))
+
+    def slice(self, inputs, start_indices, shape):
+        return tf.slice(inputs, start_indices, shape)
+
+    def slice_update(self, inputs, start_indices, updates):
+        # the block's indices, then one scatter: the update stays differentiable and works inside tf.function
+        grid = tf.stack(tf.meshgrid(*[tf.range(n) + s for s, n in zip(start_indices, updates.shape)],
+                                    indexing="ij"), axis=-1)
+        return tf.tensor_scatter_nd_update(inputs, grid, tf.cast(updates, inputs.dtype))
+
+    def cond(self, pred, true_fn, false_fn):
+        return tf.cond(pred, true_fn, false_fn)
+
+    def while_loop(self, cond, body, loop_vars, maximum_iterations=None):
+        return tuple(tf.while_loop(cond, lambda *v: tuple(body(*v)), tuple(loop_vars),
+                                   maximum_iterations=maximum_iterations))
+
+    def fori_loop(self, lower, upper, body_fun, init_val):
+        # plain Python bounds run as a Python loop (exactly the eager result); traced bounds as a tf.while_loop
+        if isinstance(lower, int) and isinstance(upper, int) and not tf.inside_function():
+            return super().fori_loop(lower, upper, body_fun, init_val)
+        _, value = tf.while_loop(lambda i, _: i < upper, lambda i, v: (i + 1, body_fun(i, v)),
+                                 (tf.convert_to_tensor(lower), init_val))
+        return value
+
     # Model.export
     export_formats = ("tf_saved_model",)
     export_options = {"tf_saved_model": ()}

@@ -330,6 +330,89 @@ class TorchBackend(Backend):
 
     stop_gradient = staticmethod(torch.Tensor.detach)
 
+    # keras.ops numerics (issue 9, item 4): torch's own kernels for the base composites
+    def standardize_dtype(self, dtype):
+        return DTYPE_NAMES[dtype] if isinstance(dtype, torch.dtype) else super().standardize_dtype(dtype)
+
+    sin = staticmethod(torch.sin)
+    tan = staticmethod(torch.tan)
+    sinh = staticmethod(torch.sinh)
+    cosh = staticmethod(torch.cosh)
+    arcsin = staticmethod(torch.asin)
+    arccos = staticmethod(torch.acos)
+    arctan = staticmethod(torch.atan)
+    arctan2 = staticmethod(torch.atan2)
+    arcsinh = staticmethod(torch.asinh)
+    arccosh = staticmethod(torch.acosh)
+    arctanh = staticmethod(torch.atanh)
+    erf = staticmethod(torch.erf)
+    power = staticmethod(torch.pow)
+    isnan = staticmethod(torch.isnan)
+    isinf = staticmethod(torch.isinf)
+    isfinite = staticmethod(torch.isfinite)
+    logical_not = staticmethod(torch.logical_not)
+    logical_and = staticmethod(torch.logical_and)
+    logical_or = staticmethod(torch.logical_or)
+    logical_xor = staticmethod(torch.logical_xor)
+
+    def prod(self, x, axis=None, keepdims=False):
+        if axis is None:
+            out = torch.prod(x)
+            return out.reshape((1,) * x.dim()) if keepdims else out
+        for a in sorted((d % x.dim() for d in (axis if isinstance(axis, (list, tuple)) else [axis])), reverse=True):
+            x = torch.prod(x, dim=a, keepdim=keepdims)
+        return x
+
+    def any(self, x, axis=None, keepdims=False):
+        return torch.any(x.bool(), dim=_axis(axis), keepdim=keepdims) if axis is not None else torch.any(x.bool())
+
+    def all(self, x, axis=None, keepdims=False):
+        return torch.all(x.bool(), dim=_axis(axis), keepdim=keepdims) if axis is not None else torch.all(x.bool())
+
+    def argmin(self, x, axis=-1):
+        return torch.argmin(x, dim=axis)
+
+    def round(self, x, decimals=0):
+        return torch.round(x, decimals=decimals)
+
+    def tile(self, x, repeats):
+        return torch.tile(x, tuple(repeats) if isinstance(repeats, (list, tuple)) else (repeats,))
+
+    def repeat(self, x, repeats, axis=None):
+        if isinstance(repeats, (list, tuple)):
+            repeats = torch.as_tensor(repeats, device=x.device)
+        return torch.repeat_interleave(x, repeats, dim=axis)
+
+    def tril(self, x, k=0):
+        return torch.tril(x, k)
+
+    def triu(self, x, k=0):
+        return torch.triu(x, k)
+
+    def eye(self, N, M=None, k=0, dtype="float32"):
+        if k:  # torch.eye has no diagonal offset
+            return super().eye(N, M, k, dtype)
+        return torch.eye(N, N if M is None else M, dtype=DTYPES[dtype], device=self.device)
+
+    def scatter(self, indices, values, shape):
+        out = torch.zeros(tuple(shape), dtype=values.dtype, device=values.device)
+        index = tuple(indices.long().reshape(-1, indices.shape[-1]).T)
+        return out.index_put_(index, values.reshape((-1,) + tuple(shape[indices.shape[-1]:])), accumulate=True)
+
+    def scatter_update(self, inputs, indices, updates):
+        index = tuple(indices.long().reshape(-1, indices.shape[-1]).T)
+        return inputs.clone().index_put_(index, updates.to(inputs.dtype))
+
+    def slice(self, inputs, start_indices, shape):
+        for axis, (start, size) in enumerate(zip(start_indices, shape)):
+            inputs = inputs.narrow(axis, int(start), int(size))
+        return inputs
+
+    def slice_update(self, inputs, start_indices, updates):
+        out = inputs.clone()
+        out[tuple(slice(int(s), int(s) + n) for s, n in zip(start_indices, updates.shape))] = updates.to(out.dtype)
+        return out
+
     # Model.export
     export_formats = ("onnx",)
     export_options = {"onnx": ("opset_version",)}

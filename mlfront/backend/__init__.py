@@ -88,3 +88,7 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+
+# Keras 2's backend functions: `import mlfront.backend as K; K.mean(x, axis=-1)`.
+from mlfront.backend.keras2_functions import *  # noqa: E402,F401,F403
+from mlfront.backend.keras2_functions import __all__ as keras2_function_names  # noqa: E402

@@ -13,6 +13,8 @@ so a compiled step stays pure.
 import abc
 import math
 
+import numpy as _np
+
 from mlfront.backend import image_sampling as _image_sampling
 
 
@@ -354,7 +356,13 @@ class Backend(abc.ABC):
         return self.sqrt(self.var(x, axis=axis, keepdims=keepdims))
 
     def prod(self, x, axis=None, keepdims=False):
-        return self.exp(self.sum(self.log(x), axis=axis, keepdims=keepdims))
+        # |product| from the log-magnitudes, its sign from the parity of the negative factors
+        dtype = self.dtype(x)
+        v = x if dtype.startswith(("float", "bfloat")) else self.cast(x, "float32")
+        magnitude = self.exp(self.sum(self.log(self.abs(v)), axis=axis, keepdims=keepdims))
+        negatives = self.sum(self.cast(v < 0, self.dtype(v)), axis=axis, keepdims=keepdims)
+        out = magnitude * (1.0 - 2.0 * (negatives - 2.0 * self.floor(negatives / 2.0)))
+        return out if v is x else self.cast(self.round(out), dtype)
 
     def affine(self, x, kernel, bias=None):
         """`x @ kernel + bias` (a Dense layer's linear part)."""
@@ -421,6 +429,275 @@ class Backend(abc.ABC):
 
     def global_norm(self, xs):
         return self.sqrt(sum(self.sum(x * x) for x in xs))
+
+    # ------------------------------------------------------------------ keras.ops numerics (issue 9, item 4)
+    # Composites for the `keras.ops` functions the core does not use itself, written on the primitives above.
+    # They take engine arrays and concrete Python arguments; each adapter overrides them with its native kernel,
+    # and tests/test_ops_api.py checks every composite against those overrides.
+    def standardize_dtype(self, dtype):
+        """The dtype name ("float32", ...) of a name, a NumPy dtype or type, or an engine dtype object."""
+        if dtype is None or isinstance(dtype, str):
+            return dtype
+        name = getattr(dtype, "name", None)  # numpy.dtype and tf.DType carry their name
+        if isinstance(name, str):
+            return name
+        try:
+            return _np.dtype(dtype).name  # NumPy/JAX scalar types such as np.float32, jnp.float32
+        except TypeError:
+            raise ValueError(f"dtype: expected a dtype name or dtype object, got {dtype!r}") from None
+
+    def sin(self, x):
+        return self.cos(x - math.pi / 2)
+
+    def tan(self, x):
+        return self.sin(x) / self.cos(x)
+
+    def sinh(self, x):
+        return (self.expm1(x) - self.expm1(-x)) / 2.0
+
+    def cosh(self, x):
+        return (self.exp(x) + self.exp(-x)) / 2.0
+
+    def arctan(self, x):
+        # Cephes' single-precision argument reduction and polynomial (accurate to float32 rounding)
+        a = self.abs(x)
+        big, mid = a > 2.414213562373095, a > 0.4142135623730950
+        safe = self.where(big, a, self.ones_like(a))
+        reduced = self.where(big, -1.0 / safe, self.where(mid, (a - 1.0) / (a + 1.0), a))
+        offset = self.where(big, math.pi / 2, self.where(mid, math.pi / 4, 0.0) * self.ones_like(a))
+        z = reduced * reduced
+        poly = (((8.05374449538e-2 * z - 1.38776856032e-1) * z + 1.99777106478e-1) * z - 3.33329491539e-1) * z
+        return self.sign(x) * (offset + poly * reduced + reduced)
+
+    def arctan2(self, x1, x2):
+        """The angle of the point `(x2, x1)` in radians, in `[-pi, pi]` (NumPy's `arctan2(y=x1, x=x2)`)."""
+        safe = self.where(x2 == 0, self.ones_like(x2), x2)
+        base = self.arctan(x1 / safe)
+        negative_y = self.where(x1 < 0, -math.pi * self.ones_like(base), math.pi * self.ones_like(base))
+        angle = self.where(x2 < 0, base + negative_y, base)
+        on_y_axis = self.where(x1 < 0, -math.pi / 2 * self.ones_like(base), math.pi / 2 * self.ones_like(base))
+        on_y_axis = self.where(x1 == 0, self.zeros_like(base), on_y_axis)
+        return self.where(x2 == 0, on_y_axis, angle)
+
+    def arcsin(self, x):
+        return self.arctan2(x, self.sqrt(1.0 - x * x))
+
+    def arccos(self, x):
+        return self.arctan2(self.sqrt(1.0 - x * x), x)
+
+    def arcsinh(self, x):
+        a = self.abs(x)
+        return self.sign(x) * self.log1p(a + a * a / (1.0 + self.sqrt(a * a + 1.0)))
+
+    def arccosh(self, x):
+        return self.log(x + self.sqrt(x * x - 1.0))
+
+    def arctanh(self, x):
+        return 0.5 * self.log1p(2.0 * x / (1.0 - x))
+
+    def erf(self, x):
+        # Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7)
+        a = self.abs(x)
+        t = 1.0 / (1.0 + 0.3275911 * a)
+        poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t
+        return self.sign(x) * (1.0 - poly * self.exp(-a * a))
+
+    def power(self, x1, x2):
+        return x1 ** x2
+
+    def isnan(self, x):
+        return x != x
+
+    def isinf(self, x):
+        return self.abs(x) == math.inf
+
+    def isfinite(self, x):
+        return self.abs(x) < math.inf
+
+    def logical_not(self, x):
+        return self.cast(x, "bool") == False  # noqa: E712 (an elementwise comparison, not a truth test)
+
+    def logical_and(self, x1, x2):
+        return self.cast(x1, "bool") & self.cast(x2, "bool")
+
+    def logical_or(self, x1, x2):
+        return self.cast(x1, "bool") | self.cast(x2, "bool")
+
+    def logical_xor(self, x1, x2):
+        return self.cast(x1, "bool") != self.cast(x2, "bool")
+
+    def any(self, x, axis=None, keepdims=False):
+        return self.max(self.cast(self.cast(x, "bool"), "int32"), axis=axis, keepdims=keepdims) > 0
+
+    def all(self, x, axis=None, keepdims=False):
+        return self.min(self.cast(self.cast(x, "bool"), "int32"), axis=axis, keepdims=keepdims) > 0
+
+    def argmin(self, x, axis=-1):
+        """Index of the (first) minimum along `axis`."""
+        return self.argmax(-x if self.dtype(x) != "bool" else self.logical_not(x), axis=axis)
+
+    def round(self, x, decimals=0):
+        """Round half to even, like NumPy, at `decimals` digits."""
+        scale = 10.0 ** decimals
+        y = x * scale if decimals else x
+        r = self.floor(y + 0.5)
+        odd_tie = (r - y == 0.5) & (r - 2.0 * self.floor(r / 2.0) == 1.0)
+        r = self.where(odd_tie, r - 1.0, r)
+        return r / scale if decimals else r
+
+    def tile(self, x, repeats):
+        repeats = [int(r) for r in (repeats if isinstance(repeats, (list, tuple)) else [repeats])]
+        shape = list(self.shape(x))
+        shape = [1] * (len(repeats) - len(shape)) + shape
+        repeats = [1] * (len(shape) - len(repeats)) + repeats
+        interleaved = [n for pair in zip([1] * len(shape), shape) for n in pair]
+        target = [n for pair in zip(repeats, shape) for n in pair]
+        x = self.broadcast_to(self.reshape(x, interleaved), target)
+        return self.reshape(x, [r * n for r, n in zip(repeats, shape)])
+
+    def repeat(self, x, repeats, axis=None):
+        """Each entry repeated `repeats` times (an int, or one int per entry) along `axis` (flattened if None)."""
+        if axis is None:
+            x, axis = self.reshape(x, (-1,)), 0
+        axis = axis % len(self.shape(x))
+        if isinstance(repeats, (list, tuple)) or self.is_array(repeats):
+            counts = _np.asarray(self.to_numpy(repeats) if self.is_array(repeats) else repeats)
+            index = _np.repeat(_np.arange(self.shape(x)[axis]), counts)
+            return self.take(x, self.convert(index.astype("int32")), axis=axis)
+        shape = list(self.shape(x))
+        expanded = self.expand_dims(x, axis + 1)
+        tiled = self.broadcast_to(expanded, shape[:axis + 1] + [int(repeats)] + shape[axis + 1:])
+        return self.reshape(tiled, shape[:axis] + [shape[axis] * int(repeats)] + shape[axis + 1:])
+
+    def _band(self, x, k, lower):
+        rows, cols = self.shape(x)[-2:]
+        r = self.expand_dims(self.arange(rows), 1)
+        c = self.expand_dims(self.arange(cols), 0)
+        keep = (c - r <= k) if lower else (c - r >= k)
+        return self.where(keep, x, self.zeros_like(x))
+
+    def tril(self, x, k=0):
+        return self._band(x, k, lower=True)
+
+    def triu(self, x, k=0):
+        return self._band(x, k, lower=False)
+
+    def eye(self, N, M=None, k=0, dtype="float32"):
+        r = self.expand_dims(self.arange(N), 1)
+        c = self.expand_dims(self.arange(N if M is None else M), 0)
+        return self.cast(c - r == k, dtype)
+
+    def linspace(self, start, stop, num=50, endpoint=True, retstep=False, dtype="float32", axis=0):
+        start, stop = self.cast(self.convert(start), "float32"), self.cast(self.convert(stop), "float32")
+        divisor = (num - 1) if endpoint else num
+        step = (stop - start) / max(divisor, 1)
+        t = self.reshape(self.arange(num, dtype="float32"), (num,) + (1,) * len(self.shape(start)))
+        out = start + t * step
+        if endpoint and num > 1:  # the last sample is exactly `stop`, as in NumPy
+            out = self.concatenate([out[:-1], self.expand_dims(stop, 0)], axis=0)
+        if axis != 0:
+            order = list(range(1, len(self.shape(out))))
+            order.insert(axis % len(self.shape(out)), 0)
+            out = self.transpose(out, order)
+        out = self.cast(out, dtype)
+        return (out, step) if retstep else out
+
+    def meshgrid(self, *x, indexing="xy"):
+        if indexing not in ("xy", "ij"):
+            raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+        sizes = [self.shape(v)[0] for v in x]
+        if indexing == "xy" and len(x) > 1:
+            sizes[0], sizes[1] = sizes[1], sizes[0]
+        grids = []
+        for i, v in enumerate(x):
+            axis = (1 - i if i < 2 else i) if indexing == "xy" and len(x) > 1 else i
+            shape = [1] * len(x)
+            shape[axis] = -1
+            grids.append(self.broadcast_to(self.reshape(v, shape), sizes))
+        return grids
+
+    def norm(self, x, ord=None, axis=None, keepdims=False):
+        """Vector or matrix norm, like `numpy.linalg.norm` (matrix `ord` "nuc", 2 and -2 are not supported)."""
+        ndim = len(self.shape(x))
+        if axis is None:
+            if ord is None:
+                return self.sqrt(self.sum(x * x, axis=tuple(range(ndim)), keepdims=keepdims))
+            axis = tuple(range(ndim)) if ndim <= 2 else None
+            if axis is None:
+                raise ValueError(f"norm: ord={ord!r} needs an axis for a {ndim}-D input")
+        axis = (axis,) if isinstance(axis, int) else tuple(axis)
+        a = self.abs(x)
+        if len(axis) == 1:
+            if ord is None or ord == 2:
+                return self.sqrt(self.sum(x * x, axis=axis, keepdims=keepdims))
+            if ord == math.inf:
+                return self.max(a, axis=axis, keepdims=keepdims)
+            if ord == -math.inf:
+                return self.min(a, axis=axis, keepdims=keepdims)
+            if ord == 0:
+                return self.sum(self.cast(x != 0, self.dtype(x)), axis=axis, keepdims=keepdims)
+            if isinstance(ord, str):
+                raise ValueError(f"norm: ord={ord!r} is a matrix norm; a vector norm takes a number")
+            return self.sum(a ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+        if len(axis) != 2:
+            raise ValueError(f"norm: axis must name 1 or 2 axes, got {axis!r}")
+        rows, cols = (ax % ndim for ax in axis)
+        if ord is None or ord == "fro":
+            return self.sqrt(self.sum(x * x, axis=(rows, cols), keepdims=keepdims))
+        if ord in (1, -1, math.inf, -math.inf):
+            summed, other = (rows, cols) if ord in (1, -1) else (cols, rows)
+            sums = self.sum(a, axis=summed, keepdims=True)
+            pick = self.max if ord in (1, math.inf) else self.min
+            out = pick(sums, axis=other, keepdims=True)
+            return out if keepdims else self.squeeze(self.squeeze(out, max(rows, cols)), min(rows, cols))
+        raise NotImplementedError(f"norm: matrix ord={ord!r} (needs singular values) is not supported")
+
+    def scatter(self, indices, values, shape):
+        """Zeros of `shape` with `values` added at `indices` (an `(N, k)` int array; repeats accumulate)."""
+        shape = tuple(int(n) for n in shape)
+        k = self.shape(indices)[-1]
+        strides = [math.prod(shape[i + 1:k]) for i in range(k)]
+        flat = self.sum(self.cast(indices, "int32") * self.convert(_np.asarray(strides, "int32")), axis=-1)
+        flat = self.reshape(flat, (-1,))
+        cells = math.prod(shape[:k])
+        selector = self.one_hot(flat, cells, dtype=self.dtype(values))  # (N, cells)
+        rows = self.reshape(values, (self.shape(flat)[0], -1))
+        return self.reshape(self.matmul(self.transpose(selector), rows), shape)
+
+    def scatter_update(self, inputs, indices, updates):
+        """`inputs` with the entries at `indices` replaced by `updates`."""
+        shape = self.shape(inputs)
+        hit = self.scatter(indices, self.ones_like(updates), shape) > 0
+        return self.where(hit, self.scatter(indices, updates, shape), inputs)
+
+    def slice(self, inputs, start_indices, shape):
+        """The block of `inputs` of size `shape` that starts at `start_indices` (Python ints)."""
+        return inputs[tuple(slice(int(s), int(s) + int(n)) for s, n in zip(start_indices, shape))]
+
+    def slice_update(self, inputs, start_indices, updates):
+        """`inputs` with the block starting at `start_indices` (Python ints) replaced by `updates`."""
+        full, block = self.shape(inputs), self.shape(updates)
+        widths = [(int(s), n - int(s) - b) for s, n, b in zip(start_indices, full, block)]
+        placed = self.pad(self.cast(updates, self.dtype(inputs)), widths)
+        inside = self.pad(self.ones(block, "int32"), widths) > 0
+        return self.where(inside, placed, inputs)
+
+    def cond(self, pred, true_fn, false_fn):
+        return true_fn() if bool(pred) else false_fn()
+
+    def while_loop(self, cond, body, loop_vars, maximum_iterations=None):
+        """`body(*loop_vars)` applied while `cond(*loop_vars)` holds (at most `maximum_iterations` times)."""
+        steps = 0
+        while (maximum_iterations is None or steps < maximum_iterations) and bool(cond(*loop_vars)):
+            loop_vars = tuple(body(*loop_vars))
+            steps += 1
+        return loop_vars
+
+    def fori_loop(self, lower, upper, body_fun, init_val):
+        value = init_val
+        for i in range(int(lower), int(upper)):
+            value = body_fun(i, value)
+        return value
 
     # ------------------------------------------------------------------ image sampling (preprocessing layers)
     # Channels_last float batches; the arithmetic lives in `image_sampling` (gathers, floor, where, clip).

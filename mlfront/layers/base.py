@@ -1,6 +1,5 @@
 """`Layer`, the base class of every layer and model."""
 
-import inspect
 import math
 
 import numpy as np
@@ -8,7 +7,9 @@ import numpy as np
 from mlfront import backend as _backend
 from mlfront import initializers as _initializers
 from mlfront import regularizers as _regularizers
+from mlfront.backend import config as _config
 from mlfront.backend import context as _context
+from mlfront.layers import call_signature as _call_signature
 from mlfront.layers import graph as _graph
 from mlfront.random import KeyStream
 from mlfront.saving.serialization import function_config, serialize_keras_object
@@ -54,7 +55,7 @@ def _dtype_name(dtype, layer_class):
     """The dtype name of a layer's `dtype` argument: a name ("float32"), None (float32), or the dtype-policy
     dict of a Keras config (Keras 3's `DTypePolicy`, Keras 2's `Policy`) naming a plain dtype."""
     if dtype is None:
-        return "float32"
+        return _config.floatx()
     if isinstance(dtype, dict):
         if dtype.get("class_name") not in ("DTypePolicy", "Policy") or not isinstance(dtype.get("config"), dict):
             raise ValueError(f"{layer_class}: dtype should be a dtype name or a DTypePolicy config, got {dtype!r}.")
@@ -83,6 +84,8 @@ class Layer:
             batch dimension for `input_shape`).
     """
 
+    _reads_indices = False  # True for layers whose inputs are integer indices (Embedding): not cast to float
+
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
                  batch_input_shape=None, batch_size=None, **kwargs):
         if kwargs:
@@ -99,9 +102,9 @@ class Layer:
         elif input_dim is not None:
             input_shape = (input_dim,)
         self._declared_input_shape = None if input_shape is None else (batch_size,) + tuple(_as_tuple(input_shape))
-        signature = inspect.signature(self.call).parameters
-        self._call_takes_training = "training" in signature
-        self._call_takes_mask = "mask" in signature
+        self._call_signature = _call_signature.call_signature(self)
+        self._call_takes_training = self._call_signature.takes_training
+        self._call_takes_mask = self._call_signature.takes_mask
         self.supports_masking = getattr(self, "supports_masking", False)
         self._inbound_nodes = []
 
@@ -227,7 +230,11 @@ class Layer:
             inputs = _convert_numpy(inputs)
         if not self.built:
             self._maybe_build(_shape_of(inputs))
-        return self.call(inputs, *args, **kwargs)
+        training = _call_signature.call_arguments(self._call_signature, args, kwargs)
+        if training is None or training == _context.current()[0]:
+            return self.call(inputs, *args, **kwargs)
+        with _context.call_context(training):  # nested layers called without `training` see it, as in Keras
+            return self.call(inputs, *args, **kwargs)
 
     def compute_output_shape(self, input_shape):
         """The output shape for `input_shape`; by default found by running `call` on zeros.
@@ -243,6 +250,27 @@ class Layer:
             with _context.call_context(False):
                 self._maybe_build(input_shape)
                 probes.append(self.call(x))
+        return _merge_probe_shapes(B, probes[0], probes[1])
+
+    def _symbolic_output_shape(self, inputs, args, kwargs):
+        """The output shape of a symbolic call with tensors among its other arguments too (`call(self, a, b)`):
+        `compute_output_shape(a_shape, b_shape, ...)` when the layer defines it, else `call` run on zeros."""
+        tensors = [a for a in args if isinstance(a, _graph.SymbolicTensor)]
+        if type(self).compute_output_shape is not Layer.compute_output_shape:
+            return self.compute_output_shape(_graph.map_structure(lambda t: t.shape, inputs),
+                                             *[t.shape for t in tensors])
+        B = _backend.get()
+        probes = []
+        for size in (2, 3):
+            def zeros(t):
+                if not isinstance(t, _graph.SymbolicTensor):
+                    return t
+                return B.zeros(tuple(size if d is None else d for d in t.shape), t.dtype)
+            x, call_args = _graph.map_structure(zeros, inputs), _graph.map_structure(zeros, list(args))
+            call_kwargs = dict(_graph.map_structure(zeros, dict(kwargs)))
+            _call_signature.call_arguments(self._call_signature, call_args, call_kwargs)
+            with _context.call_context(False):
+                probes.append(self.call(x, *call_args, **call_kwargs))
         return _merge_probe_shapes(B, probes[0], probes[1])
 
     def compute_mask(self, inputs, mask=None):

@@ -4,6 +4,7 @@ from mlfront import activations as _activations
 from mlfront import backend as _backend
 from mlfront import initializers as _initializers
 from mlfront import regularizers as _regularizers
+from mlfront.backend import config as _config
 from mlfront.backend.base import conv_output_length, conv_transpose_output_length
 from mlfront.layers.base import Layer, serialized
 
@@ -17,7 +18,7 @@ def normalize_tuple(value, rank, name, layer):
 
 
 def normalize_data_format(data_format, layer):
-    data_format = data_format or "channels_last"
+    data_format = data_format or _config.image_data_format()
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(f"{layer}: `data_format` must be 'channels_last' or 'channels_first', got {data_format!r}.")
     return data_format

@@ -6,6 +6,7 @@ from mlfront import activations as _activations
 from mlfront import backend as _backend
 from mlfront import initializers as _initializers
 from mlfront import regularizers as _regularizers
+from mlfront.backend import config as _config
 from mlfront.layers.base import Layer, next_key, resolve_training, serialized
 from mlfront.layers.graph import Node, SymbolicTensor
 
@@ -192,7 +193,7 @@ class Flatten(Layer):
 
     def call(self, inputs):
         B = _backend.get()
-        if self.data_format == "channels_first" and len(B.shape(inputs)) > 2:
+        if (self.data_format or _config.image_data_format()) == "channels_first" and len(B.shape(inputs)) > 2:
             inputs = B.transpose(inputs, (0,) + tuple(range(2, len(B.shape(inputs)))) + (1,))
         return B.flatten_batch(inputs)
 

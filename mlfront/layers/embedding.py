@@ -23,6 +23,8 @@ class Embedding(Layer):
     Input shape: `(batch, ...)` integers. Output shape: `(batch, ..., output_dim)`.
     """
 
+    _reads_indices = True  # fit/predict keep its integer inputs integers
+
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  embeddings_constraint=None, mask_zero=False, weights=None, input_length=None,
                  quantization_config=None, activity_regularizer=None, **kwargs):

@@ -80,7 +80,10 @@ def call_symbolic(layer, inputs, args, kwargs):
         input_shape = list(input_shape)
     with _context.call_context(False):
         layer._maybe_build(input_shape)
-        output_shape = layer.compute_output_shape(input_shape)
+        if flatten(list(args)) or flatten(kwargs):  # other tensor arguments, e.g. `call(self, a, b)`
+            output_shape = layer._symbolic_output_shape(inputs, args, kwargs)
+        else:
+            output_shape = layer.compute_output_shape(input_shape)
     node = Node(layer, inputs, args, kwargs, None)
     counter = itertools.count()
 

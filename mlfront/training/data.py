@@ -11,6 +11,7 @@ import numpy as np
 
 from mlfront import backend as _backend
 from mlfront import random as _random
+from mlfront.training.input_dtypes import cast_structure
 
 
 def map_structure(fn, structure):
@@ -52,6 +53,8 @@ class DataAdapter:
 
     steps = None
     preprocess = None  # None, or fn(x of a NumPy batch) -> NumPy x, applied before the conversion
+    # how boolean / integer x and y are cast on each NumPy batch (specs of `mlfront.training.input_dtypes`)
+    x_dtypes = y_dtypes = None
     # A shuffled epoch's order is drawn from (shuffle_seed, epoch): `fit` sets both, so that a resumed
     # run sees the orders of the uninterrupted one. With shuffle_seed None the global generator draws it.
     shuffle_seed = None
@@ -108,8 +111,8 @@ class ArrayDataAdapter(DataAdapter):
                 def pick(a):
                     return np.take(a, index, axis=0)
             x, y, sample_weight = (map_structure(pick, s) for s in self.data)
-            if preprocess is not None:
-                x = preprocess(x)
+            x = preprocess(x) if preprocess is not None else cast_structure(x, self.x_dtypes)
+            y = cast_structure(y, self.y_dtypes)
             yield tuple(map_structure(convert, s) for s in (x, y, sample_weight))
 
 
@@ -222,8 +225,9 @@ class _BatchSource(DataAdapter):
     def _prepare(self, batch):
         x, y, sample_weight = unpack_batch(batch)
         y, sample_weight = (map_structure(to_numpy_input, s) for s in (y, sample_weight))
-        x = map_structure(to_numpy_input, x) if self.preprocess is None else self.preprocess(
-            map_structure(as_numpy, x))
+        x = cast_structure(map_structure(to_numpy_input, x), self.x_dtypes) if self.preprocess is None else \
+            self.preprocess(map_structure(as_numpy, x))
+        y = cast_structure(y, self.y_dtypes)
         sample_weight = class_weight_to_sample_weight(y, sample_weight, self.class_weight)
         prepare = _backend.get().prepare_batch
         return tuple(map_structure(prepare, s) for s in (x, y, sample_weight))
@@ -360,18 +364,22 @@ def _is_dataset_of_batches(x):
 
 
 def adapt(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None, class_weight=None,
-          preprocess=None):
+          preprocess=None, x_dtypes=None, y_dtypes=None):
     """A DataAdapter for `x` (and `y`, `sample_weight`) as given to fit / evaluate / predict: NumPy arrays (or
     lists/dicts of them), a Python generator/iterator, a `PyDataset`, a `tf.data.Dataset` or a
     `torch.utils.data.DataLoader` (the last three yield whole batches: `y` must then be None).
 
-    `preprocess`, when given, maps the x of each batch (NumPy, before conversion): a model's host layers."""
+    `preprocess`, when given, maps the x of each batch (NumPy, before conversion): a model's host layers.
+    `x_dtypes` / `y_dtypes` say how boolean and integer arrays of each batch are cast (see
+    `mlfront.training.input_dtypes`; None: as they are)."""
     if isinstance(x, DataAdapter):
         if preprocess is not None:
             x.preprocess = preprocess
-        return x
-    adapter = _make_adapter(x, y, sample_weight, batch_size, shuffle, steps, class_weight, preprocess)
-    adapter.preprocess = preprocess
+        adapter = x
+    else:
+        adapter = _make_adapter(x, y, sample_weight, batch_size, shuffle, steps, class_weight, preprocess)
+        adapter.preprocess = preprocess
+    adapter.x_dtypes, adapter.y_dtypes = x_dtypes, y_dtypes
     return adapter
 
 

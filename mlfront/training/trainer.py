@@ -19,6 +19,7 @@ from mlfront.callbacks import CallbackList, History, Progbar, ProgbarLogger
 from mlfront.metrics import Mean, Metric
 from mlfront.random import KeyStream, new_seed
 from mlfront.training import data as _data
+from mlfront.training import input_dtypes
 from mlfront.training.compile_utils import CompiledLoss, CompiledMetrics
 from mlfront.variables import bind, values_of
 
@@ -106,6 +107,10 @@ class Trainer:
     def _host_hook(self):
         """`host_preprocess` for the data adapters when the model has host layers, else None."""
         return self.host_preprocess if self._has_host_layers else None
+
+    def _data_dtypes(self):
+        """How the data adapters cast boolean / integer x and y: by the model's inputs and by the loss."""
+        return {"x_dtypes": input_dtypes.input_spec(self), "y_dtypes": input_dtypes.target_spec(self)}
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
                 run_eagerly=False, jit_compile="auto", steps_per_execution=1, **kwargs):
@@ -300,7 +305,8 @@ class Trainer:
             (x, y, sample_weight), validation_data = _data.split_validation(x, y, sample_weight, validation_split)
         self._check_inputs(x)
         train_data = _data.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
-                                 steps=steps_per_epoch, class_weight=class_weight, preprocess=self._host_hook())
+                                 steps=steps_per_epoch, class_weight=class_weight, preprocess=self._host_hook(),
+                                 **self._data_dtypes())
         verbose = 1 if verbose == "auto" else verbose
         self.history = History()
         callback_list = list(callbacks or []) + ([ProgbarLogger(verbose)] if verbose else []) + [self.history]
@@ -352,7 +358,7 @@ class Trainer:
     def _run_evaluation(self, x, y, sample_weight, batch_size, steps, callbacks, verbose=0):
         self._check_inputs(x)
         eval_data = _data.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=False, steps=steps,
-                                preprocess=self._host_hook())
+                                preprocess=self._host_hook(), **self._data_dtypes())
         callback_list = CallbackList(list(callbacks or []), self, {"steps": eval_data.steps, "verbose": verbose})
         self.reset_metrics()
         callback_list.on_test_begin()
@@ -395,11 +401,11 @@ class Trainer:
         if not callbacks and isinstance(x, np.ndarray) and 0 < len(x) <= (batch_size or 32):
             # One batch: skip the batching machinery, which would cost more than a small model's forward pass.
             host = self._host_hook()
-            batch = (B.prepare_batch(_data.to_numpy_input(x)) if host is None else
-                     _data.map_structure(B.prepare_batch, host(x)), None, None)
+            batch = (B.prepare_batch(input_dtypes.cast_structure(_data.to_numpy_input(x), input_dtypes.input_spec(
+                self))) if host is None else _data.map_structure(B.prepare_batch, host(x)), None, None)
             return _data.map_structure(B.to_numpy, self._prepare(batch, "predict")(batch))
         predict_data = _data.adapt(x, None, None, batch_size=batch_size, shuffle=False, steps=steps,
-                                   preprocess=self._host_hook())
+                                   preprocess=self._host_hook(), x_dtypes=input_dtypes.input_spec(self))
         callback_list = CallbackList(list(callbacks or []), self, {"steps": predict_data.steps})
         callback_list.on_predict_begin()
         predict = None
@@ -456,13 +462,14 @@ class Trainer:
     def predict_on_batch(self, x):
         """The model's outputs on one batch, as NumPy array(s)."""
         B = _backend.get()
-        batch = next(_data.adapt(x, batch_size=len(_data.flatten(x)[0]), preprocess=self._host_hook()).batches())
+        batch = next(_data.adapt(x, batch_size=len(_data.flatten(x)[0]), preprocess=self._host_hook(),
+                                 x_dtypes=input_dtypes.input_spec(self)).batches())
         return _data.map_structure(B.to_numpy, self._prepare(batch, "predict")(batch))
 
     def _on_batch(self, kind, x, y, sample_weight, reset_metrics, return_dict):
         self._check_inputs(x)
         batch = next(_data.adapt(x, y, sample_weight, batch_size=len(_data.flatten(x)[0]),
-                                 preprocess=self._host_hook()).batches())
+                                 preprocess=self._host_hook(), **self._data_dtypes()).batches())
         if reset_metrics:
             self.reset_metrics()
         self._prepare(batch, kind)(batch)

@@ -62,6 +62,8 @@ class CategoryEncoding(Layer):
     they cannot be checked and encode as zeros (jax, tensorflow) or fail in the engine (torch).
     """
 
+    _reads_indices = True  # fit/predict keep its integer inputs integers
+
     def __init__(self, num_tokens=None, output_mode="multi_hot", sparse=False, **kwargs):
         super().__init__(**kwargs)
         label = f"CategoryEncoding '{self.name}'"
