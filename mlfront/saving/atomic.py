@@ -137,10 +137,7 @@ def atomic_directory(path, caller="atomic_directory"):
         raise _error(error, caller, path) from error
     try:
         yield temporary
-        for root, _, files in os.walk(temporary):
-            for file_name in files:
-                _fsync_file(os.path.join(root, file_name))
-            _fsync_folder(root)
+        fsync_tree(temporary)
         os.rename(temporary, path)
     except BaseException as error:
         shutil.rmtree(temporary, ignore_errors=True)
@@ -148,6 +145,17 @@ def atomic_directory(path, caller="atomic_directory"):
             raise _error(error, caller, path) from error
         raise
     _fsync_folder(folder)
+
+
+def fsync_tree(path):
+    """Flush a file, or every file and folder of a directory tree, to disk (before it is renamed into place)."""
+    if not os.path.isdir(path):
+        _fsync_file(path)
+        return
+    for root, _, files in os.walk(path):
+        for file_name in files:
+            _fsync_file(os.path.join(root, file_name))
+        _fsync_folder(root)
 
 
 def _fsync_file(path):

@@ -203,7 +203,7 @@ def _write_beside(filepath, is_directory, owner, write):
         write(target)
         if not os.path.exists(target):
             raise RuntimeError(f"{owner}: the backend wrote nothing at {target!r}.")
-        _fsync_tree(target)
+        atomic.fsync_tree(target)
         if is_directory and os.path.isdir(filepath):
             _swap_directories(target, filepath)  # the old SavedModel ends up in staging, removed below
         else:
@@ -211,15 +211,6 @@ def _write_beside(filepath, is_directory, owner, write):
         atomic._fsync_folder(folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _fsync_tree(path):
-    """Flush every file of the artifact (and its folders) to disk before it is renamed into place."""
-    for root, _, files in os.walk(path) if os.path.isdir(path) else [(None, None, [path])]:
-        for name in files:
-            atomic._fsync_file(name if root is None else os.path.join(root, name))
-        if root is not None:
-            atomic._fsync_folder(root)
 
 
 _RENAME_EXCHANGE = 2
