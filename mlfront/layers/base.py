@@ -1,6 +1,7 @@
 """`Layer`, the base class of every layer and model."""
 
 import math
+import threading
 
 import numpy as np
 
@@ -17,6 +18,21 @@ from mlfront.utils.naming import snake_case
 from mlfront.variables import Variable
 
 _name_counts = {}
+_added_metric_version = [0]  # bumped when add_metric creates a metric, so models re-collect their metrics
+
+
+class _CallState(threading.local):
+    """Per thread: how deep the current layer call is, which layers hold losses from `add_loss` since the
+    outermost call began, and the (metric, value) pairs `add_metric` gave (all cleared when the next outermost
+    call begins, as in Keras)."""
+    depth = 0
+
+    def __init__(self):
+        self.layers_with_losses = []
+        self.metric_values = []
+
+
+_calls = _CallState()
 
 
 def unique_name(base):
@@ -70,6 +86,25 @@ def _dtype_name(dtype, layer_class):
     return dtype
 
 
+def added_losses():
+    """The losses layers added with `add_loss` since the outermost layer call on this thread began."""
+    return [loss for layer in _calls.layers_with_losses for loss in layer._losses]
+
+
+def added_metric_values():
+    """The (metric, value) pairs `add_metric` gave since the outermost layer call on this thread began."""
+    return list(_calls.metric_values)
+
+
+def clear_added_losses():
+    """Forget the losses and metric values of the last outermost call (also after a traced step, whose values
+    must not leak)."""
+    for layer in _calls.layers_with_losses:
+        layer._losses = []
+    _calls.layers_with_losses = []
+    _calls.metric_values = []
+
+
 class Layer:
     """Base class of layers: owns Variables, builds them on first call, computes `call`.
 
@@ -96,6 +131,9 @@ class Layer:
         self.built = False
         self._variables = []
         self._regularized = []
+        self._losses = []  # from add_loss during the current outermost call
+        self._input_free_losses = []  # zero-argument callables given to add_loss (Keras 2), read at each step
+        self._added_metrics = {}  # name -> Mean, from Keras 2's add_metric
         if batch_input_shape is not None:
             input_shape = tuple(batch_input_shape)[1:]
             batch_size = tuple(batch_input_shape)[0]
@@ -116,6 +154,9 @@ class Layer:
         value = _initializers.get(initializer)(tuple(int(d) for d in shape), dtype=dtype or self.dtype)
         variable = Variable(value, trainable=trainable, name=name, dtype=dtype or self.dtype,
                             path=f"{self.name}/{name}")
+        if constraint is not None:  # applied by the optimizer after every update
+            from mlfront import constraints as _constraints
+            variable.constraint = _constraints.get(constraint)
         self._variables.append(variable)
         if regularizer is not None:
             self._regularized.append((variable, _regularizers.get(regularizer)))
@@ -180,15 +221,76 @@ class Layer:
         return pairs
 
     def regularized_variables(self):
-        """(variable, regularizer) pairs of this layer and its sublayers."""
+        """(variable, regularizer) pairs of this layer and its sublayers; a layer shared by several sublayers
+        counts once."""
         pairs = list(self._regularized)
+        seen = {id(v) for v, _ in pairs}
         for layer in self._sublayers():
-            pairs.extend(layer.regularized_variables())
+            for variable, regularizer in layer.regularized_variables():
+                if id(variable) not in seen:
+                    seen.add(id(variable))
+                    pairs.append((variable, regularizer))
         return pairs
 
     def regularization_losses(self):
         """Regularization penalties of this layer and its sublayers (backend scalars)."""
         return [reg(var.value) for var, reg in self.regularized_variables()]
+
+    # ------------------------------------------------------------------ losses and metrics added in call()
+    def add_loss(self, loss):
+        """Add a scalar loss term (a tensor computed in `call`, e.g. `self.add_loss(1e-3 * ops.sum(x))`) to the
+        training loss; several values and non-scalars are summed. As in Keras 2, a zero-argument callable
+        (`lambda: ops.sum(layer.kernel)`) is an input-independent loss, evaluated at every step."""
+        if callable(loss) and not _backend.get().is_array(loss):
+            self._input_free_losses.append(loss)
+            return
+        values = loss if isinstance(loss, (list, tuple)) else [loss]
+        for value in values:
+            self._losses.append(self._loss_array(value))
+        if values and all(layer is not self for layer in _calls.layers_with_losses):
+            _calls.layers_with_losses.append(self)
+
+    def _loss_array(self, value):
+        B = _backend.get()
+        if B.is_array(value):
+            return value
+        if isinstance(value, (int, float, np.number, np.ndarray)) and np.asarray(value).dtype.kind in "fiu":
+            return B.convert(np.asarray(value, dtype="float32"))
+        if isinstance(value, _graph.SymbolicTensor):
+            raise ValueError(f"Layer '{self.name}': add_loss got a symbolic tensor {value!r}; a symbolic loss is "
+                             f"added to the Functional model that computes it (`model.add_loss(...)`), or add "
+                             f"the loss inside a layer's call().")
+        raise ValueError(f"Layer '{self.name}': add_loss expects a tensor (or a zero-argument function returning "
+                         f"one), got {type(value).__name__} {value!r}.")
+
+    @property
+    def losses(self):
+        """The losses of this layer and its sublayers: those from `add_loss` in the last call, then the
+        weight regularization penalties, as in Keras."""
+        layers = [self] + nested_layers(self)
+        added = [loss for layer in layers for loss in layer._losses]
+        free = [fn() for layer in layers for fn in layer._input_free_losses]
+        return added + free + self.regularization_losses()
+
+    def add_metric(self, value, name=None, aggregation="mean"):
+        """Keras 2: report the mean of `value` (a tensor computed in `call`) as the metric `name` in the logs
+        of fit / evaluate; it is reset at each epoch like the compiled metrics. The training step updates the
+        metric after the forward pass (outside the gradient computation)."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"Layer '{self.name}': add_metric needs a metric name (`name='...'`), got {name!r}.")
+        if aggregation not in ("mean", None):
+            raise ValueError(f"Layer '{self.name}': add_metric supports aggregation='mean' (the mean over the "
+                             f"epoch, as Keras's default), got aggregation={aggregation!r}.")
+        metric = self._added_metrics.get(name)
+        if metric is None:
+            from mlfront.metrics import Mean
+            metric = self._added_metrics[name] = Mean(name=name)
+            _added_metric_version[0] += 1
+        _calls.metric_values.append((metric, self._loss_array(value)))
+
+    def _layer_metrics(self):
+        """The metrics created by `add_metric` in this layer and its sublayers."""
+        return [m for layer in [self] + nested_layers(self) for m in layer._added_metrics.values()]
 
     def get_weights(self):
         """The weights as a list of NumPy arrays, in the order of `weights`."""
@@ -231,10 +333,35 @@ class Layer:
         if not self.built:
             self._maybe_build(_shape_of(inputs))
         training = _call_signature.call_arguments(self._call_signature, args, kwargs)
-        if training is None or training == _context.current()[0]:
-            return self.call(inputs, *args, **kwargs)
-        with _context.call_context(training):  # nested layers called without `training` see it, as in Keras
-            return self.call(inputs, *args, **kwargs)
+        if not _calls.depth and (_calls.layers_with_losses or _calls.metric_values):
+            clear_added_losses()  # a new outermost call: the losses of the last one are gone, as in Keras
+        _calls.depth += 1
+        try:
+            if training is None or training == _context.current()[0]:
+                outputs = self.call(inputs, *args, **kwargs)
+            else:
+                with _context.call_context(training):  # nested layers called without `training` see it
+                    outputs = self.call(inputs, *args, **kwargs)
+        finally:
+            _calls.depth -= 1
+        if getattr(self, "activity_regularizer", None) is not None:
+            self._add_activity_losses(outputs)
+        return outputs
+
+    def _add_activity_losses(self, outputs):
+        """The activity regularizer's penalty of each output, divided by the batch size (Keras 2 and 3)."""
+        B = _backend.get()
+        regularizer = _regularizers.get(self.activity_regularizer)
+        for output in _flatten_arrays(outputs):
+            penalty = regularizer(output)
+            shape = B.shape(output)
+            if not shape:
+                self.add_loss(penalty)
+            elif shape[0] is not None:
+                self.add_loss(penalty / float(max(shape[0], 1)))
+            else:  # a batch size unknown while tracing: counted from the values
+                per_sample = float(math.prod(shape[1:]))
+                self.add_loss(penalty * per_sample / B.maximum(B.sum(B.ones_like(output)), per_sample))
 
     def compute_output_shape(self, input_shape):
         """The output shape for `input_shape`; by default found by running `call` on zeros.
@@ -356,6 +483,27 @@ def serialized(**values):
     functions as `function_config` keeps them."""
     return {key: function_config(value) if callable(value) and not hasattr(value, "get_config")
             else serialize_keras_object(value) for key, value in values.items()}
+
+
+def _flatten_arrays(structure):
+    """The arrays in a layer's outputs (an array, or a list / tuple / dict of them), in order."""
+    if isinstance(structure, dict):
+        return [a for v in structure.values() for a in _flatten_arrays(v)]
+    if isinstance(structure, (list, tuple)):
+        return [a for v in structure for a in _flatten_arrays(v)]
+    return [structure] if _backend.get().is_array(structure) else []
+
+
+def nested_layers(layer):
+    """Every layer below `layer` (sublayers, theirs, ...), each once."""
+    found, stack, seen = [], list(layer._sublayers()), {id(layer)}
+    while stack:
+        current = stack.pop(0)
+        if id(current) not in seen:
+            seen.add(id(current))
+            found.append(current)
+            stack.extend(current._sublayers())
+    return found
 
 
 def _as_tuple(shape):

@@ -100,7 +100,36 @@ class Model(Trainer, Layer):
     def _maybe_build(self, input_shape):
         if not self.built:
             self._build_input_shape = input_shape  # saved as the build_config of a `.keras` file
-        Layer._maybe_build(self, input_shape)
+            self._building_on_call = True
+            try:
+                Layer._maybe_build(self, input_shape)
+            finally:
+                self._building_on_call = False
+
+    def build(self, input_shape=None):
+        """Create the weights of a subclassed model for inputs of `input_shape` (batch dimension first, None
+        allowed; a list of shapes for several inputs) by running `call` once on zeros, as Keras does, so that
+        `summary()`, `count_params()` and `load_weights` work before the first batch. A model whose class
+        defines its own `build` is built by that method."""
+        if self.built or input_shape is None or getattr(self, "_building_on_call", False) \
+                or type(self).build is not Model.build:
+            self.built = True
+            return
+        from mlfront import backend as _backend
+        from mlfront.backend.context import call_context
+        B = _backend.get()
+
+        def zeros(shape):
+            if not isinstance(shape, (tuple, list)) or not all(d is None or isinstance(d, int) for d in shape):
+                raise ValueError(f"Model '{self.name}'.build: expected a shape tuple (batch first, e.g. "
+                                 f"(None, 8)) or a list of them, got {input_shape!r}.")
+            return B.zeros(tuple(1 if d is None else d for d in shape), self.dtype)
+
+        several = isinstance(input_shape, list) and all(isinstance(s, (tuple, list)) for s in input_shape)
+        example = [zeros(s) for s in input_shape] if several else zeros(input_shape)
+        with call_context(False):
+            self(example)
+        self._build_input_shape = input_shape
 
     def save(self, filepath, overwrite=True, zipped=None, include_optimizer=True, **kwargs):
         """Write the whole model (architecture, compile config, weights, optimizer state) to a `.keras`

@@ -192,17 +192,22 @@ def without_neutral_arguments(spec):
 
 
 def compile_arguments(training_config, num_outputs, custom_objects=None, safe_mode=True):
-    """`{"optimizer", "loss", "metrics", "loss_weights"}` for `compile` from a `.h5` `training_config`."""
+    """`{"optimizer", "loss", "metrics", "loss_weights", "weighted_metrics"}` for `compile` from a `.h5`
+    `training_config`."""
     def rebuild(value):
         return deserialize_tree(value, lambda spec: _object(spec, custom_objects, safe_mode))
 
-    metrics = training_config.get("metrics")
-    if num_outputs == 1 and isinstance(metrics, list) and len(metrics) == 1 and isinstance(metrics[0], list):
-        metrics = metrics[0]  # tf.keras writes the metrics of a compiled-and-fitted model per output
+    def per_model(metrics):
+        if num_outputs == 1 and isinstance(metrics, list) and len(metrics) == 1 and isinstance(metrics[0], list):
+            return metrics[0]  # tf.keras writes the metrics of a compiled-and-fitted model per output
+        return metrics
+
+    metrics = per_model(training_config.get("metrics"))
     optimizer = training_config.get("optimizer_config")
     return {"optimizer": _optimizer(optimizer, custom_objects, safe_mode) if optimizer is not None else "rmsprop",
             "loss": rebuild(training_config.get("loss")), "metrics": rebuild(metrics),
-            "loss_weights": rebuild(training_config.get("loss_weights"))}
+            "loss_weights": rebuild(training_config.get("loss_weights")),
+            "weighted_metrics": rebuild(per_model(training_config.get("weighted_metrics")))}
 
 
 def _object(spec, custom_objects, safe_mode):

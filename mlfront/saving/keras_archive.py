@@ -104,8 +104,13 @@ def archive_bytes(model, include_optimizer=True):
 
 def _compile_config(model):
     args = model._compile_args
-    return {"optimizer": serialize_keras_object(model.optimizer), "loss": _serialize_tree(args["loss"]),
-            "metrics": _serialize_tree(args["metrics"]), "loss_weights": _serialize_tree(args["loss_weights"])}
+    config = {"optimizer": serialize_keras_object(model.optimizer), "loss": _serialize_tree(args["loss"]),
+              "metrics": _serialize_tree(args["metrics"]), "loss_weights": _serialize_tree(args["loss_weights"])}
+    if args.get("weighted_metrics") is not None:
+        config["weighted_metrics"] = _serialize_tree(args["weighted_metrics"])
+    if model.steps_per_execution != 1:
+        config["steps_per_execution"] = model.steps_per_execution
+    return config
 
 
 def _serialize_tree(value):

@@ -187,7 +187,7 @@ def _write_names(obj, key, names):
 def _training_config(model):
     args = model._compile_args
     return {"loss": keras2_config.object_spec(args["loss"]), "metrics": keras2_config.object_spec(args["metrics"]),
-            "weighted_metrics": None, "loss_weights": keras2_config.object_spec(args["loss_weights"]),
+            "weighted_metrics": keras2_config.object_spec(args.get("weighted_metrics")), "loss_weights": keras2_config.object_spec(args["loss_weights"]),
             "optimizer_config": keras2_config.optimizer_spec(model.optimizer)}
 
 
@@ -279,10 +279,6 @@ def _read_json(f, key, filepath):
 
 
 def _compile(model, training_config, custom_objects, safe_mode, filepath):
-    if training_config.get("weighted_metrics"):
-        raise NotImplementedError(f"load_model: {filepath}: the training config has weighted_metrics "
-                                  f"{training_config['weighted_metrics']!r}, which mlfront's compile does not "
-                                  f"support; load with compile=False and compile the model yourself.")
     try:
         rebuild = keras2_config.compile_arguments(training_config, len(model.output_names), custom_objects,
                                                   safe_mode)

@@ -70,40 +70,56 @@ class CompiledLoss:
 
 
 class CompiledMetrics:
-    """The metrics of each output, built on the first batch (when "accuracy" can be resolved from shapes)."""
+    """The metrics of each output, built on the first batch (when "accuracy" can be resolved from shapes).
 
-    def __init__(self, metrics, compiled_loss):
+    As in Keras, `metrics` ignore the sample weights (and class weights) and `weighted_metrics` use them; a
+    weighted metric whose name is already taken by an unweighted one is reported as "weighted_<name>".
+    """
+
+    def __init__(self, metrics, output_names, losses, weighted_metrics=None):
+        for what, spec in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            if spec is not None and not isinstance(spec, (list, tuple, dict)) and len(output_names) > 1:
+                raise ValueError(f"compile: `{what}` must be a list or a dict for a model with several outputs "
+                                 f"{list(output_names)}, got {spec!r}.")
         self.spec = metrics
-        self.compiled_loss = compiled_loss
+        self.weighted_spec = weighted_metrics
+        self.output_names = list(output_names)
+        self.losses = list(losses) if losses is not None else [None] * len(self.output_names)
         self.built = False
-        self.metrics = []  # (output index, Metric)
+        self.metrics = []  # (output index, Metric, weighted)
 
     def build(self, y_true, y_pred):
         B = _backend.get()
-        names = self.compiled_loss.output_names
+        names = self.output_names
         y_true = flatten_outputs(y_true, names)
         y_pred = flatten_outputs(y_pred, names)
-        specs = _per_output(self.spec, names, "metrics") if self.spec is not None else [None] * len(names)
-        for index, spec in enumerate(specs):
-            if spec is None:
-                continue
-            for item in (spec if isinstance(spec, (list, tuple)) else [spec]):
-                metric = _metrics.get(item, loss=self.compiled_loss.losses[index],
-                                      y_true_shape=B.shape(y_true[index]), y_pred_shape=B.shape(y_pred[index]))
-                if len(names) > 1:
-                    metric.name = f"{names[index]}_{metric.name}"
-                self.metrics.append((index, metric))
+        taken = set()
+        for weighted, spec in ((False, self.spec), (True, self.weighted_spec)):
+            specs = _per_output(spec, names, "weighted_metrics" if weighted else "metrics") \
+                if spec is not None else [None] * len(names)
+            for index, entry in enumerate(specs):
+                if entry is None:
+                    continue
+                for item in (entry if isinstance(entry, (list, tuple)) else [entry]):
+                    metric = _metrics.get(item, loss=self.losses[index], y_true_shape=B.shape(y_true[index]),
+                                          y_pred_shape=B.shape(y_pred[index]))
+                    prefix = f"{names[index]}_" if len(names) > 1 else ""
+                    if weighted and prefix + metric.name in taken:
+                        metric.name = f"weighted_{metric.name}"
+                    metric.name = prefix + metric.name
+                    taken.add(metric.name)
+                    self.metrics.append((index, metric, weighted))
         self.built = True
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        names = self.compiled_loss.output_names
+        names = self.output_names
         y_true = flatten_outputs(y_true, names)
         y_pred = flatten_outputs(y_pred, names)
         weights = flatten_outputs(sample_weight, names) if isinstance(sample_weight, (list, dict)) \
             else [sample_weight] * len(y_pred)
-        for index, metric in self.metrics:
-            metric.update_state(y_true[index], y_pred[index], weights[index])
+        for index, metric, weighted in self.metrics:
+            metric.update_state(y_true[index], y_pred[index], weights[index] if weighted else None)
 
     @property
     def variables(self):
-        return [v for _, metric in self.metrics for v in metric.variables]
+        return [v for _, metric, _ in self.metrics for v in metric.variables]

@@ -364,14 +364,27 @@ def _is_dataset_of_batches(x):
 
 
 def adapt(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None, class_weight=None,
-          preprocess=None, x_dtypes=None, y_dtypes=None):
+          preprocess=None, x_dtypes=None, y_dtypes=None, max_queue_size=None, workers=None,
+          use_multiprocessing=False):
     """A DataAdapter for `x` (and `y`, `sample_weight`) as given to fit / evaluate / predict: NumPy arrays (or
     lists/dicts of them), a Python generator/iterator, a `PyDataset`, a `tf.data.Dataset` or a
     `torch.utils.data.DataLoader` (the last three yield whole batches: `y` must then be None).
 
     `preprocess`, when given, maps the x of each batch (NumPy, before conversion): a model's host layers.
     `x_dtypes` / `y_dtypes` say how boolean and integer arrays of each batch are cast (see
-    `mlfront.training.input_dtypes`; None: as they are)."""
+    `mlfront.training.input_dtypes`; None: as they are).
+
+    Keras 2's loading options (None: the source's own, e.g. a PyDataset's `workers`): `workers` threads load
+    a PyDataset's batches in parallel; a generator is read by one background thread (Keras 2's threads took
+    turns on it under a lock too); `max_queue_size` batches are loaded ahead. Arrays need neither, as in
+    Keras. `use_multiprocessing=True` is served by threads, with a warning: mlfront loads batches on threads."""
+    if use_multiprocessing:
+        import warnings
+        warnings.warn("use_multiprocessing=True: mlfront loads generator and PyDataset batches on threads, not "
+                      "processes (set `workers` for parallel loading).", stacklevel=3)
+    for name, value in (("workers", workers), ("max_queue_size", max_queue_size)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0):
+            raise ValueError(f"`{name}` must be an integer >= 0, got {value!r}.")
     if isinstance(x, DataAdapter):
         if preprocess is not None:
             x.preprocess = preprocess
@@ -379,6 +392,11 @@ def adapt(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=N
     else:
         adapter = _make_adapter(x, y, sample_weight, batch_size, shuffle, steps, class_weight, preprocess)
         adapter.preprocess = preprocess
+    if isinstance(adapter, _BatchSource):
+        if workers is not None and isinstance(adapter, PyDatasetAdapter):
+            adapter.workers = max(1, workers)
+        if max_queue_size is not None:
+            adapter.queue_size = max(1, max_queue_size)
     adapter.x_dtypes, adapter.y_dtypes = x_dtypes, y_dtypes
     return adapter
 

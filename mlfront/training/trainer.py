@@ -15,6 +15,7 @@ import numpy as np
 from mlfront import backend as _backend
 from mlfront import optimizers as _optimizers
 from mlfront.backend.context import call_context
+from mlfront.layers import base as _layer_base
 from mlfront.callbacks import CallbackList, History, Progbar, ProgbarLogger
 from mlfront.metrics import Mean, Metric
 from mlfront.random import KeyStream, new_seed
@@ -102,6 +103,9 @@ class Trainer:
     _step_variables = None  # cached per compiled step: walking the layer tree every step costs time in eager torch
     _step_regularized = None
     _output_loss_trackers = []
+    _step_input_free_losses = None  # cached per compiled step, like _step_regularized
+    _layer_metrics_cache = (None, [])  # (add_metric version, the metrics layers created with add_metric)
+    steps_per_execution = 1
     _has_host_layers = False  # the model starts with host (NumPy) layers, applied to each batch by the data
 
     def _host_hook(self):
@@ -118,19 +122,34 @@ class Trainer:
 
         Args:
             optimizer: name ("adam", "sgd", "rmsprop") or Optimizer.
-            loss: name, Loss, or function `fn(y_true, y_pred)`; a list or dict for several outputs.
+            loss: name, Loss, or function `fn(y_true, y_pred)`; a list or dict for several outputs. May be
+                None when the model adds its own losses with `add_loss`.
             metrics: list of names ("accuracy", "mae"), Metrics or functions; per output as list or dict.
+                They ignore sample and class weights, as in Keras.
             loss_weights: per-output weights of the total loss.
+            weighted_metrics: metrics computed with the sample (and class) weights.
             run_eagerly: run steps without compiling them (for debugging).
             jit_compile: "auto" (the engine's default: jax.jit, tf.function, eager torch), True, False,
                 "xla" (tf.function with XLA) or "torch.compile".
+            steps_per_execution: how many batches one compiled call trains (or evaluates, predicts) on;
+                callbacks' batch hooks then run once per call, as in Keras.
         """
         if kwargs:
             raise TypeError(f"compile: unexpected keyword argument(s) {sorted(kwargs)}.")
+        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, (int, np.integer)) \
+                or steps_per_execution < 1:
+            raise ValueError(f"compile: `steps_per_execution` must be an integer >= 1, got "
+                             f"{steps_per_execution!r}.")
         self.optimizer = _optimizers.get(optimizer)
-        self._compile_args = dict(loss=loss, metrics=metrics, loss_weights=loss_weights)
+        self._compile_args = dict(loss=loss, metrics=metrics, loss_weights=loss_weights,
+                                  weighted_metrics=weighted_metrics)
         self.compiled_loss = CompiledLoss(loss, loss_weights, self.output_names) if loss is not None else None
-        self.compiled_metrics = CompiledMetrics(metrics, self.compiled_loss) if self.compiled_loss else None
+        if loss is None and loss_weights is not None:
+            raise ValueError("compile: `loss_weights` needs a `loss`.")
+        self.compiled_metrics = CompiledMetrics(
+            metrics, self.output_names, self.compiled_loss.losses if self.compiled_loss else None,
+            weighted_metrics) if metrics is not None or weighted_metrics is not None else None
+        self.steps_per_execution = int(steps_per_execution)
         self.loss_tracker = Mean(name="loss")
         # With several outputs Keras also reports each output's (unweighted) loss as "<output>_loss".
         self._output_loss_trackers = [Mean(name=f"{name}_loss") for name, fn in zip(
@@ -152,8 +171,8 @@ class Trainer:
         """The metrics fit reports: the loss tracker, then the compiled metrics."""
         if not self.compiled:
             return []
-        compiled = [m for _, m in self.compiled_metrics.metrics] if self.compiled_metrics else []
-        listed = [self.loss_tracker] + self._output_loss_trackers + compiled
+        compiled = [m for _, m, _ in self.compiled_metrics.metrics] if self.compiled_metrics else []
+        listed = [self.loss_tracker] + self._output_loss_trackers + compiled + self._added_layer_metrics()
         # Metrics a subclass holds as attributes (updated by its own train_step) are tracked too, as in Keras.
         return listed + [m for m in vars(self).values() if isinstance(m, Metric) and all(m is not n for n in listed)]
 
@@ -161,20 +180,39 @@ class Trainer:
     def metrics_names(self):
         return [m.name for m in self.metrics]
 
+    def _added_layer_metrics(self):
+        """The metrics layers created with Keras 2's `add_metric` (re-collected only when one was created)."""
+        version, found = self._layer_metrics_cache
+        if version != _layer_base._added_metric_version[0]:
+            found = self._layer_metrics()
+            self._layer_metrics_cache = (_layer_base._added_metric_version[0], found)
+        return found
+
     def reset_metrics(self):
         for metric in self.metrics:
             metric.reset_state()
 
     # ------------------------------------------------------------------ the pure step functions
     def compute_loss(self, x, y, y_pred, sample_weight=None):
-        """The training loss of one batch: the compiled loss plus the weight regularization penalties."""
-        if self.compiled_loss is None:
-            raise ValueError(f"Model '{self.name}' was compiled without a loss; pass `loss=` to compile().")
-        total, _ = self.compiled_loss(y, y_pred, sample_weight)
+        """The training loss of one batch: the compiled loss, plus the weight regularization penalties, plus the
+        losses the layers added with `add_loss` in this batch's forward pass."""
+        B = _backend.get()
+        added = _layer_base.added_losses()
+        free = self._step_input_free_losses if self._step_input_free_losses is not None else \
+            self._input_free_loss_functions()
+        if self.compiled_loss is None and not added and not free:
+            raise ValueError(f"Model '{self.name}' was compiled without a loss and adds none with add_loss(); "
+                             f"pass `loss=` to compile().")
+        total = self.compiled_loss(y, y_pred, sample_weight)[0] if self.compiled_loss is not None else 0.0
         regularized = self._step_regularized if self._step_regularized is not None else self.regularized_variables()
         for variable, regularizer in regularized:
             total = total + regularizer(variable.value)
+        for value in added + [fn() for fn in free]:
+            total = total + B.sum(B.cast(value, "float32"))
         return total
+
+    def _input_free_loss_functions(self):
+        return [fn for layer in [self] + _layer_base.nested_layers(self) for fn in layer._input_free_losses]
 
     def train_step(self, data):
         """One optimization step on `data = (x, y, sample_weight)`; override to customise training.
@@ -188,16 +226,22 @@ class Trainer:
                                                             self.non_trainable_variables)
         start_values = values_of(trainable)
 
+        added_metrics = []
+
         def loss_fn(values):
             bind(trainable, values)
             y_pred = self(x, training=True)
-            return self.compute_loss(x, y, y_pred, sample_weight), (y_pred, values_of(non_trainable))
+            pending = _layer_base.added_metric_values()  # add_metric values leave the gradient trace as aux
+            added_metrics[:] = [metric for metric, _ in pending]
+            return self.compute_loss(x, y, y_pred, sample_weight), (y_pred, values_of(non_trainable),
+                                                                    [value for _, value in pending])
 
-        (loss, (y_pred, new_non_trainable)), grads = B.value_and_grad(loss_fn, has_aux=True)(start_values)
+        (loss, (y_pred, new_non_trainable, metric_values)), grads = B.value_and_grad(loss_fn, has_aux=True)(
+            start_values)
         bind(trainable, start_values)
         bind(non_trainable, new_non_trainable)
         self.optimizer.apply(grads, trainable)
-        return self._update_metrics(loss, x, y, y_pred, sample_weight)
+        return self._update_metrics(loss, x, y, y_pred, sample_weight, list(zip(added_metrics, metric_values)))
 
     def test_step(self, data):
         """One evaluation step on `data = (x, y, sample_weight)`: the loss and metrics, no update."""
@@ -210,8 +254,12 @@ class Trainer:
         x = data[0] if isinstance(data, tuple) else data
         return self(x, training=False)
 
-    def _update_metrics(self, loss, x, y, y_pred, sample_weight):
+    def _update_metrics(self, loss, x, y, y_pred, sample_weight, added_metric_values=None):
         B = _backend.get()
+        if added_metric_values is None:
+            added_metric_values = _layer_base.added_metric_values()
+        for metric, value in added_metric_values:
+            metric.update_state(value)
         # Weighted by the batch size, so the epoch loss is the mean over samples, as in Keras.
         self.loss_tracker.update_state(loss, sample_weight=float(B.shape(_data.flatten(x)[0])[0]))
         if self._output_loss_trackers:
@@ -229,37 +277,67 @@ class Trainer:
         return model + metrics + (self.optimizer.variables if kind == "train" else [])
 
     def _make_step(self, kind):
-        """A compiled pure function (state values, data, key) -> (new state values, key)."""
+        """A compiled pure function (state values, batches, key) -> (new state values, key), run on one batch
+        by `run(batch)` and on several (`steps_per_execution`) in one compiled call by `run.many(batches)`."""
         B = _backend.get()
         state = self._state_variables(kind)
         self._step_variables = (self.trainable_variables, self.non_trainable_variables)
         self._step_regularized = self.regularized_variables()
+        self._step_input_free_losses = self._input_free_loss_functions()
         body = {"train": self.train_step, "test": self.test_step}.get(kind)
         training = kind == "train"
 
-        def step(values, data, key):
+        def step(values, batches, key):
             saved = values_of(state)
             bind(state, values)
             stream = KeyStream(key)
             try:
                 with call_context(training, stream):
                     if body is None:
-                        return self.predict_step(data), stream.key
-                    body(data)
+                        return [self.predict_step(data) for data in batches], stream.key
+                    for data in batches:
+                        body(data)
                 return values_of(state), stream.key
             finally:
                 if B.traces:
                     bind(state, saved)
+                    _layer_base.clear_added_losses()  # traced values must not outlive the trace
 
         if self._has_host_layers:
             step = _with_host_inputs_ready(step)
         compiled = B.compile(step, jit=self.jit_compile if self.jit_compile != "auto" else True)
+        replacement = []  # the step rebuilt when the first call created metrics (add_metric inside the step)
 
-        def run(data):
-            outputs, self._rng_key = compiled(values_of(state), data, self._rng_key)
+        def execute(batches):
+            if replacement:
+                return replacement[0].many(batches)
+            if kind != "predict" and not hasattr(execute, "checked"):
+                execute.checked = True
+                known, saved, key = {id(m) for m in self.metrics}, values_of(state), self._rng_key
+                result = execute_compiled(batches)
+                created = [m for m in self.metrics if id(m) not in known]
+                if created:  # their variables were not part of the step's state: run again with them
+                    bind(state, saved)
+                    self._rng_key = key
+                    for metric in created:
+                        metric.reset_state()
+                    replacement.append(self._make_step(kind))
+                    setattr(self, f"_{kind}_fn", replacement[0])
+                    return replacement[0].many(batches)
+                return result
+            return execute_compiled(batches)
+
+        def execute_compiled(batches):
+            outputs, self._rng_key = compiled(values_of(state), list(batches), self._rng_key)
             if kind == "predict":
                 return outputs
             bind(state, outputs)
+
+        def run(data):
+            outputs = execute([data])
+            return outputs[0] if kind == "predict" else None
+
+        run.many = execute
         return run
 
     def _prepare(self, first_batch, kind):
@@ -296,17 +374,24 @@ class Trainer:
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
             initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
-            validation_freq=1, **kwargs):
-        """Train for `epochs` epochs; returns a `History` whose `.history` holds the per-epoch logs."""
+            validation_freq=1, max_queue_size=None, workers=None, use_multiprocessing=False, **kwargs):
+        """Train for `epochs` epochs; returns a `History` whose `.history` holds the per-epoch logs.
+
+        `validation_freq`: validate every that many epochs (an int), or after the epochs listed (1-based, a
+        list), as in Keras. `max_queue_size`, `workers` and `use_multiprocessing` are Keras 2's loading
+        options for generators and PyDatasets (see `mlfront.training.data.adapt`).
+        """
         if kwargs:
             raise TypeError(f"fit: unexpected keyword argument(s) {sorted(kwargs)}.")
         self._assert_compiled("fit")
+        _check_validation_freq(validation_freq)
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = _data.split_validation(x, y, sample_weight, validation_split)
         self._check_inputs(x)
+        loading = dict(max_queue_size=max_queue_size, workers=workers, use_multiprocessing=use_multiprocessing)
         train_data = _data.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
                                  steps=steps_per_epoch, class_weight=class_weight, preprocess=self._host_hook(),
-                                 **self._data_dtypes())
+                                 **loading, **self._data_dtypes())
         verbose = 1 if verbose == "auto" else verbose
         self.history = History()
         callback_list = list(callbacks or []) + ([ProgbarLogger(verbose)] if verbose else []) + [self.history]
@@ -332,21 +417,22 @@ class Trainer:
             self.reset_metrics()
             train_data.epoch = epoch
             callback_list.on_epoch_begin(epoch)
-            for step, batch in enumerate(train_data.batches(skip), start=skip):
+            for first, batches in _executions(train_data.batches(skip), skip, self.steps_per_execution):
                 if train is None:
-                    train = self._prepare(batch, "train")
-                callback_list.on_train_batch_begin(step)
-                train(batch)
-                self._fit_position = (epoch, step + 1)
-                callback_list.on_train_batch_end(step, LazyLogs(self._logs))
+                    train = self._prepare(batches[0], "train")
+                last = first + len(batches) - 1
+                callback_list.on_train_batch_begin(first)
+                train.many(batches)
+                self._fit_position = (epoch, last + 1)
+                callback_list.on_train_batch_end(last, LazyLogs(self._logs))
                 if self.stop_training:
                     break
             train_data.on_epoch_end()
             logs = self._logs()
-            if validation_data is not None and (epoch + 1) % validation_freq == 0:
+            if validation_data is not None and _validates_after(epoch, validation_freq):
                 val_x, val_y, val_sw = _data.unpack_validation_data(validation_data)
-                _, _ = self._run_evaluation(val_x, val_y, val_sw, validation_batch_size or batch_size,
-                                     validation_steps, callbacks=None)
+                self._run_evaluation(val_x, val_y, val_sw, validation_batch_size or batch_size, validation_steps,
+                                     callbacks=None, loading=loading)
                 logs.update(self._logs(prefix="val_"))
             self._fit_position = (epoch + 1, 0)
             callback_list.on_epoch_end(epoch, logs)
@@ -355,20 +441,21 @@ class Trainer:
         callback_list.on_train_end(logs)
         return self.history
 
-    def _run_evaluation(self, x, y, sample_weight, batch_size, steps, callbacks, verbose=0):
+    def _run_evaluation(self, x, y, sample_weight, batch_size, steps, callbacks, verbose=0, loading=None):
         self._check_inputs(x)
         eval_data = _data.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=False, steps=steps,
-                                preprocess=self._host_hook(), **self._data_dtypes())
+                                preprocess=self._host_hook(), **(loading or {}), **self._data_dtypes())
         callback_list = CallbackList(list(callbacks or []), self, {"steps": eval_data.steps, "verbose": verbose})
         self.reset_metrics()
         callback_list.on_test_begin()
         test = None
         step = -1
-        for step, batch in enumerate(eval_data.batches()):
+        for first, batches in _executions(eval_data.batches(), 0, self.steps_per_execution):
             if test is None:
-                test = self._prepare(batch, "test")
-            callback_list.on_test_batch_begin(step)
-            test(batch)
+                test = self._prepare(batches[0], "test")
+            step = first + len(batches) - 1
+            callback_list.on_test_batch_begin(first)
+            test.many(batches)
             callback_list.on_test_batch_end(step, LazyLogs(self._logs))
         eval_data.on_epoch_end()
         if test is None:
@@ -378,13 +465,15 @@ class Trainer:
         return logs, step + 1
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False, **kwargs):
+                 callbacks=None, return_dict=False, max_queue_size=None, workers=None, use_multiprocessing=False,
+                 **kwargs):
         """The loss and metrics on the data: a scalar (loss only), a list `[loss, *metrics]`, or a dict."""
         if kwargs:
             raise TypeError(f"evaluate: unexpected keyword argument(s) {sorted(kwargs)}.")
         self._assert_compiled("evaluate")
         verbose = 1 if verbose == "auto" else verbose
-        logs, steps_done = self._run_evaluation(x, y, sample_weight, batch_size, steps, callbacks, verbose)
+        loading = dict(max_queue_size=max_queue_size, workers=workers, use_multiprocessing=use_multiprocessing)
+        logs, steps_done = self._run_evaluation(x, y, sample_weight, batch_size, steps, callbacks, verbose, loading)
         if verbose:
             Progbar(steps_done, verbose=verbose).update(steps_done, logs, finalize=True)
         if return_dict:
@@ -392,7 +481,8 @@ class Trainer:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, max_queue_size=None,
+                workers=None, use_multiprocessing=False, **kwargs):
         """The model's outputs on `x`, batch by batch, as NumPy array(s)."""
         if kwargs:
             raise TypeError(f"predict: unexpected keyword argument(s) {sorted(kwargs)}.")
@@ -405,18 +495,20 @@ class Trainer:
                 self))) if host is None else _data.map_structure(B.prepare_batch, host(x)), None, None)
             return _data.map_structure(B.to_numpy, self._prepare(batch, "predict")(batch))
         predict_data = _data.adapt(x, None, None, batch_size=batch_size, shuffle=False, steps=steps,
-                                   preprocess=self._host_hook(), x_dtypes=input_dtypes.input_spec(self))
+                                   preprocess=self._host_hook(), x_dtypes=input_dtypes.input_spec(self),
+                                   max_queue_size=max_queue_size, workers=workers,
+                                   use_multiprocessing=use_multiprocessing)
         callback_list = CallbackList(list(callbacks or []), self, {"steps": predict_data.steps})
         callback_list.on_predict_begin()
         predict = None
         outputs = []
-        for step, batch in enumerate(predict_data.batches()):
+        for first, batches in _executions(predict_data.batches(), 0, self.steps_per_execution):
             if predict is None:
-                predict = self._prepare(batch, "predict")
-            callback_list.on_predict_batch_begin(step)
-            batch_outputs = _data.map_structure(B.to_numpy, predict(batch))
-            outputs.append(batch_outputs)
-            callback_list.on_predict_batch_end(step, {"outputs": batch_outputs})
+                predict = self._prepare(batches[0], "predict")
+            callback_list.on_predict_batch_begin(first)
+            executed = [_data.map_structure(B.to_numpy, o) for o in predict.many(batches)]
+            outputs.extend(executed)
+            callback_list.on_predict_batch_end(first + len(batches) - 1, {"outputs": executed[-1]})
         callback_list.on_predict_end()
         if not outputs:
             raise ValueError("predict: the data yielded no batch.")
@@ -433,19 +525,49 @@ class Trainer:
         return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
                         callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
                         validation_freq=validation_freq, class_weight=class_weight, shuffle=shuffle,
-                        initial_epoch=initial_epoch)
+                        initial_epoch=initial_epoch, max_queue_size=max_queue_size, workers=workers,
+                        use_multiprocessing=use_multiprocessing)
 
     def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
                            use_multiprocessing=False, verbose=0):
         """Keras 2 spelling of `evaluate(generator, ...)` (deprecated)."""
         _warn_deprecated("evaluate_generator", "evaluate")
-        return self.evaluate(generator, steps=steps, callbacks=callbacks, verbose=verbose)
+        return self.evaluate(generator, steps=steps, callbacks=callbacks, verbose=verbose,
+                             max_queue_size=max_queue_size, workers=workers, use_multiprocessing=use_multiprocessing)
 
     def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
                           use_multiprocessing=False, verbose=0):
         """Keras 2 spelling of `predict(generator, ...)` (deprecated)."""
         _warn_deprecated("predict_generator", "predict")
-        return self.predict(generator, steps=steps, callbacks=callbacks, verbose=verbose)
+        return self.predict(generator, steps=steps, callbacks=callbacks, verbose=verbose,
+                            max_queue_size=max_queue_size, workers=workers, use_multiprocessing=use_multiprocessing)
+
+    # ------------------------------------------------------------------ Keras 2 Sequential predictions
+    def predict_proba(self, x, batch_size=32, verbose=0):
+        """Keras 2 (deprecated): `predict`, with a warning when the outputs are not probabilities."""
+        import warnings
+        warnings.warn("Model.predict_proba is deprecated (removed in Keras 2.6); use Model.predict.",
+                      DeprecationWarning, stacklevel=2)
+        predictions = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if np.min(predictions) < 0.0 or np.max(predictions) > 1.0:
+            warnings.warn("Network returning invalid probability values. The last layer might not normalize "
+                          "predictions into probabilities (like softmax or sigmoid would).", stacklevel=2)
+        return predictions
+
+    def predict_classes(self, x, batch_size=32, verbose=0):
+        """Keras 2 (deprecated): class indices, the argmax of the last axis, or `output > 0.5` as int32 for a
+        single sigmoid unit."""
+        import warnings
+        warnings.warn("Model.predict_classes is deprecated (removed in Keras 2.6); use "
+                      "np.argmax(model.predict(x), axis=-1) or (model.predict(x) > 0.5).astype('int32').",
+                      DeprecationWarning, stacklevel=2)
+        predictions = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if isinstance(predictions, (list, dict)):
+            raise ValueError(f"predict_classes: model '{self.name}' has several outputs; it works on a "
+                             f"single-output model.")
+        if predictions.shape[-1] > 1:
+            return predictions.argmax(axis=-1)
+        return (predictions > 0.5).astype("int32")
 
     # ------------------------------------------------------------------ single batches
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
@@ -478,6 +600,36 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+def _executions(batches, first_step, steps_per_execution):
+    """(index of the first batch, [up to `steps_per_execution` batches]) for each compiled call."""
+    group, start = [], first_step
+    for batch in batches:
+        group.append(batch)
+        if len(group) == steps_per_execution:
+            yield start, group
+            start, group = start + len(group), []
+    if group:
+        yield start, group
+
+
+def _check_validation_freq(validation_freq):
+    if isinstance(validation_freq, (int, np.integer)) and not isinstance(validation_freq, bool):
+        if validation_freq < 1:
+            raise ValueError(f"fit: `validation_freq` must be >= 1 (validate every that many epochs), got "
+                             f"{validation_freq}.")
+    elif not (isinstance(validation_freq, (list, tuple, set, range)) and all(
+            isinstance(e, (int, np.integer)) and not isinstance(e, bool) for e in validation_freq)):
+        raise ValueError(f"fit: `validation_freq` must be an int or a list of epochs (1-based), got "
+                         f"{validation_freq!r}.")
+
+
+def _validates_after(epoch, validation_freq):
+    """Whether validation runs after `epoch` (0-based), as Keras reads `validation_freq`."""
+    if isinstance(validation_freq, (int, np.integer)):
+        return (epoch + 1) % validation_freq == 0
+    return epoch + 1 in validation_freq
 
 
 def _with_host_inputs_ready(step):
