@@ -8,8 +8,8 @@ from mlfront import backend  # noqa: F401  (callable: mlfront.backend() is the a
 
 backend.get()  # load the chosen engine now, so a missing engine fails at import with a clear message
 
-from mlfront import activations, callbacks, initializers, layers, losses, metrics, models, ops  # noqa: E402
-from mlfront import optimizers, random, regularizers, utils  # noqa: E402
+from mlfront import activations, callbacks, constraints, initializers, layers, losses, metrics, models  # noqa: E402
+from mlfront import ops, optimizers, random, regularizers, utils  # noqa: E402
 from mlfront.layers import Input  # noqa: E402
 from mlfront.models import Model, Sequential  # noqa: E402
 from mlfront.variables import Variable  # noqa: E402
@@ -26,8 +26,8 @@ def value_and_grad(fn, has_aux=False):
 
 
 __all__ = ["backend", "value_and_grad", "jit", "Input", "Model", "Sequential", "Variable", "activations", "callbacks",
-           "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers",
-           "utils"]
+           "constraints", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random",
+           "regularizers", "utils"]
 __all__ += ["applications", "gradients"]
 from mlfront import datasets, preprocessing  # noqa: E402  (Keras 2 data tools)
 __all__ += ["datasets", "preprocessing"]

@@ -96,16 +96,16 @@ def _l2_normalize(B, x, axis):
 
 
 # ---------------------------------------------------------------------- probabilistic
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
-    """Crossentropy of independent binary labels, averaged over the last axis."""
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Crossentropy of independent binary labels, averaged over `axis` (the last one by default)."""
     B = _backend.get()
     y_true, y_pred = _as_arrays(B, y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
-        return B.mean(B.binary_crossentropy_from_logits(y_true, y_pred), axis=-1)
+        return B.mean(B.binary_crossentropy_from_logits(y_true, y_pred), axis=axis)
     p = B.clip(y_pred, EPSILON, 1.0 - EPSILON)
-    return -B.mean(y_true * B.log(p) + (1.0 - y_true) * B.log(1.0 - p), axis=-1)
+    return -B.mean(y_true * B.log(p) + (1.0 - y_true) * B.log(1.0 - p), axis=axis)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -222,7 +222,8 @@ class Loss:
         name: the loss's name.
         reduction: "sum_over_batch_size" (mean over all loss entries, weighted ones included; "mean" and
             "auto" are the same), "sum", "mean_with_sample_weight" (weighted sum / sum of weights) or "none".
-        dtype: accepted for Keras compatibility; computations use the predictions' dtype.
+        dtype: the dtype the targets and predictions are cast to before the loss is computed, as in Keras
+            (e.g. "float16"); None (the default) computes in the predictions' own dtype.
     """
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
@@ -233,13 +234,15 @@ class Loss:
                              f"got {reduction!r}.")
         self.name = name or snake_case(type(self).__name__)
         self.reduction = reduction
-        self.dtype = dtype
+        self.dtype = _loss_dtype(dtype, self.name)
 
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred).")
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         B = _backend.get()
+        if self.dtype is not None:
+            y_true, y_pred = (B.cast(v if B.is_array(v) else B.convert(v), self.dtype) for v in (y_true, y_pred))
         values = self.call(y_true, y_pred)
         if not B.is_array(values):
             values = B.convert(values, "float32")
@@ -263,6 +266,17 @@ class Loss:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _loss_dtype(dtype, name):
+    """A loss's `dtype` argument as a dtype name (or None): a name, or a Keras 3 `DTypePolicy` config."""
+    if isinstance(dtype, dict) and dtype.get("class_name") == "DTypePolicy" and isinstance(dtype.get("config"), dict):
+        dtype = dtype["config"].get("name")
+    if dtype is not None and not isinstance(dtype, str):
+        dtype = getattr(dtype, "name", dtype)
+    if dtype is not None and not isinstance(dtype, str):
+        raise ValueError(f"Loss {name}: `dtype` must be None or a dtype name such as 'float32', got {dtype!r}.")
+    return dtype
 
 
 def _weight_like(B, weight, values):
@@ -355,7 +369,7 @@ Huber = _loss_class("Huber", huber, "huber_loss", delta=1.0)
 LogCosh = _loss_class("LogCosh", log_cosh, "log_cosh")
 CosineSimilarity = _loss_class("CosineSimilarity", cosine_similarity, "cosine_similarity", axis=-1)
 BinaryCrossentropy = _loss_class("BinaryCrossentropy", binary_crossentropy, "binary_crossentropy",
-                                 from_logits=False, label_smoothing=0.0)
+                                 from_logits=False, label_smoothing=0.0, axis=-1)
 CategoricalCrossentropy = _loss_class("CategoricalCrossentropy", categorical_crossentropy,
                                       "categorical_crossentropy", from_logits=False, label_smoothing=0.0, axis=-1)
 _SparseCategoricalCrossentropy = _loss_class("SparseCategoricalCrossentropy", sparse_categorical_crossentropy,

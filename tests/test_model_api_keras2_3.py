@@ -343,3 +343,28 @@ def test_fit_takes_keras2_loading_arguments(data):
         model.fit(Batches(x, y), workers=-1, verbose=0)
     with pytest.warns(DeprecationWarning, match="fit_generator"):
         model.fit_generator(iter([(x[:8], y[:8])] * 3), steps_per_epoch=3, max_queue_size=1, workers=1, verbose=0)
+
+
+def test_keras2_batch_shuffle_moves_whole_batches():
+    x = np.arange(22, dtype="float32")[:, None]
+    adapter = mlfront.training.data.adapt(x, x, batch_size=5, shuffle="batch")
+    adapter.shuffle_seed, adapter.epoch = 3, 0
+    batches = [np.asarray(mlfront.backend.get().to_numpy(b[0]))[:, 0] for b in adapter.batches()]
+    starts = sorted(b[0] for b in batches[:-1])
+    assert starts == [0, 5, 10, 15] and [b[0] for b in batches[:-1]] != starts or len(set(starts)) == 4
+    for b in batches[:-1]:
+        np.testing.assert_array_equal(b, np.arange(b[0], b[0] + 5))
+    np.testing.assert_array_equal(batches[-1], [20, 21])
+    with pytest.raises(ValueError, match="shuffle"):
+        mlfront.training.data.adapt(x, x, shuffle="epoch")
+
+
+def test_any_layer_takes_an_activity_regularizer(data):
+    x, _ = data
+    layer = layers.BatchNormalization(activity_regularizer=mlfront.regularizers.L1(0.5))
+    out = mlfront.backend.get().to_numpy(layer(x[:4]))
+    np.testing.assert_allclose(mlfront.backend.get().to_numpy(layer.losses[0]), 0.5 * np.abs(out).sum() / 4,
+                               rtol=1e-5)
+    config = layer.get_config()
+    assert config["activity_regularizer"]["class_name"] == "L1"
+    assert isinstance(layers.BatchNormalization.from_config(config).activity_regularizer, mlfront.regularizers.L1)

@@ -7,7 +7,6 @@ when training starts. Files are written with its record writer, so no engine is 
 import os
 import socket
 import time
-import warnings
 
 import numpy as np
 
@@ -77,8 +76,11 @@ class TensorBoard(Callback):
     Args:
         log_dir: directory for the event files.
         histogram_freq: epochs between weight histograms (0: none).
-        write_graph, write_images, profile_batch, embeddings_freq, embeddings_metadata: accepted for Keras
-            compatibility; graphs, images, profiles and embeddings are not written.
+        write_graph: accepted for Keras compatibility (Keras writes a graph only for TensorFlow's traced
+            functions; mlfront writes none).
+        write_images, profile_batch, embeddings_freq, embeddings_metadata: only their defaults (False, 0, 0,
+            None) are supported: images, profiles and embeddings are not written, so other values raise
+            NotImplementedError.
         write_steps_per_second: also log "epoch_steps_per_second".
         update_freq: "epoch", "batch" or an integer number of batches.
     """
@@ -92,9 +94,11 @@ class TensorBoard(Callback):
         if update_freq != "epoch" and not (isinstance(update_freq, int) and update_freq > 0):
             raise ValueError(f"TensorBoard: `update_freq` must be 'epoch', 'batch' or a positive integer, "
                              f"got {update_freq!r}.")
-        if write_images or profile_batch or embeddings_freq:
-            warnings.warn("TensorBoard: write_images, profile_batch and embeddings_freq are not supported by "
-                          "mlfront and are ignored.", stacklevel=2)
+        for arg, value in (("write_images", write_images), ("profile_batch", profile_batch),
+                           ("embeddings_freq", embeddings_freq), ("embeddings_metadata", embeddings_metadata)):
+            if value:
+                raise NotImplementedError(f"TensorBoard: {arg}={value!r} is not supported by mlfront (it writes "
+                                          f"scalars and weight histograms only); leave `{arg}` at its default.")
         self.log_dir = os.fspath(log_dir)
         self.histogram_freq, self.write_graph, self.write_images = histogram_freq, write_graph, write_images
         self.write_steps_per_second, self.update_freq = write_steps_per_second, update_freq

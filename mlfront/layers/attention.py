@@ -3,6 +3,8 @@
 import math
 
 from mlfront import backend as _backend
+from mlfront import constraints as _constraints
+from mlfront import regularizers as _regularizers
 from mlfront.layers import graph as _graph
 from mlfront.layers.base import Layer, _shape_of, next_key, resolve_training, serialized
 
@@ -25,7 +27,9 @@ class MultiHeadAttention(Layer):
         use_bias: whether the projections have biases.
         output_shape: the size of the output's last axis (the query's last axis when None).
         attention_axes: the axes attention runs over (by default every axis between batch and features).
-        kernel_initializer / bias_initializer, kernel_regularizer / bias_regularizer: of every projection.
+        kernel_initializer / bias_initializer, kernel_regularizer / bias_regularizer, kernel_constraint /
+            bias_constraint: of every projection.
+        activity_regularizer: a penalty on the layer's output (stored; the layer base adds it to the loss).
 
     Call arguments:
         query, value, key (optional): arrays; `layer([query, value])` or `layer([query, value, key])` also work.
@@ -71,17 +75,18 @@ class MultiHeadAttention(Layer):
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = kernel_regularizer
         self.bias_regularizer = bias_regularizer
-        # accepted for Keras compatibility and kept in the config, not applied (as in the other layers)
-        self.activity_regularizer = activity_regularizer
-        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
+        self.activity_regularizer = _regularizers.get(activity_regularizer)
+        self.kernel_constraint = _constraints.get(kernel_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
         self.seed = seed
         self._symbolic_scores = False
 
     # ------------------------------------------------------------------ weights
     def _projection(self, name, kernel_shape, bias_shape):
-        kernel = self.add_weight(f"{name}/kernel", kernel_shape, self.kernel_initializer, self.kernel_regularizer)
-        bias = self.add_weight(f"{name}/bias", bias_shape, self.bias_initializer, self.bias_regularizer) \
-            if self.use_bias else None
+        kernel = self.add_weight(f"{name}/kernel", kernel_shape, self.kernel_initializer, self.kernel_regularizer,
+                                 constraint=self.kernel_constraint)
+        bias = self.add_weight(f"{name}/bias", bias_shape, self.bias_initializer, self.bias_regularizer,
+                               constraint=self.bias_constraint) if self.use_bias else None
         return kernel, bias
 
     def build(self, query_shape, value_shape=None, key_shape=None):

@@ -114,6 +114,8 @@ class Layer:
     Args:
         name: the layer's name (automatic when None: "dense", "dense_1", ...).
         trainable: whether the layer's weights are trained.
+        activity_regularizer: a regularizer of the layer's outputs; its penalty, divided by the batch size,
+            is added to the loss (through `add_loss`), as in Keras.
         dtype: compute dtype ("float32").
         input_shape / input_dim / batch_input_shape: on a model's first layer, the input shape (without the
             batch dimension for `input_shape`).
@@ -122,7 +124,7 @@ class Layer:
     _reads_indices = False  # True for layers whose inputs are integer indices (Embedding): not cast to float
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
-                 batch_input_shape=None, batch_size=None, **kwargs):
+                 batch_input_shape=None, batch_size=None, activity_regularizer=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}.")
         self.name = name or unique_name(snake_case(type(self).__name__))
@@ -134,6 +136,8 @@ class Layer:
         self._losses = []  # from add_loss during the current outermost call
         self._input_free_losses = []  # zero-argument callables given to add_loss (Keras 2), read at each step
         self._added_metrics = {}  # name -> Mean, from Keras 2's add_metric
+        if activity_regularizer is not None:  # its penalty on the outputs joins the loss (see __call__)
+            self.activity_regularizer = _regularizers.get(activity_regularizer)
         if batch_input_shape is not None:
             input_shape = tuple(batch_input_shape)[1:]
             batch_size = tuple(batch_input_shape)[0]
@@ -465,6 +469,8 @@ class Layer:
     def get_config(self):
         """The constructor arguments that recreate this layer (without its weights)."""
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if getattr(self, "activity_regularizer", None) is not None:
+            config.update(serialized(activity_regularizer=self.activity_regularizer))
         if self._declared_input_shape is not None:
             config["batch_input_shape"] = self._declared_input_shape
         return config

@@ -2,6 +2,7 @@
 
 from mlfront import activations as _activations
 from mlfront import backend as _backend
+from mlfront import constraints as _constraints
 from mlfront import initializers as _initializers
 from mlfront import regularizers as _regularizers
 from mlfront.backend import config as _config
@@ -68,6 +69,8 @@ class BaseConv(Layer):
         use_bias: whether to add a bias vector.
         kernel_initializer / bias_initializer: initializers of the weights.
         kernel_regularizer / bias_regularizer: penalties added to the loss.
+        activity_regularizer: a penalty on the layer's output (stored; the layer base adds it to the loss).
+        kernel_constraint / bias_constraint: projections applied to the weights after each optimizer step.
     """
 
     rank = None
@@ -120,6 +123,9 @@ class BaseConv(Layer):
         self.bias_initializer = _initializers.get(bias_initializer)
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.activity_regularizer = _regularizers.get(activity_regularizer)
+        self.kernel_constraint = _constraints.get(kernel_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
 
     def _kind(self):
         return f"{type(self).__name__} '{self.name}'"
@@ -140,9 +146,9 @@ class BaseConv(Layer):
         # Keras layouts: conv (*kernel_size, in, out); transposed conv (*kernel_size, out, in)
         pair = (self.filters, channels) if self.transpose else (channels, self.filters)
         self.kernel = self.add_weight("kernel", self.kernel_size + pair, self.kernel_initializer,
-                                      self.kernel_regularizer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                    self.bias_regularizer) if self.use_bias else None
+                                      self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
         self.built = True
 
     def call(self, inputs):

@@ -4,6 +4,7 @@ import math
 
 from mlfront import activations as _activations
 from mlfront import backend as _backend
+from mlfront import constraints as _constraints
 from mlfront import initializers as _initializers
 from mlfront import regularizers as _regularizers
 from mlfront.backend import config as _config
@@ -72,6 +73,8 @@ class Dense(Layer):
         use_bias: whether to add a bias vector.
         kernel_initializer / bias_initializer: initializers of the weights.
         kernel_regularizer / bias_regularizer: penalties added to the loss.
+        activity_regularizer: a penalty on the layer's output (stored; the layer base adds it to the loss).
+        kernel_constraint / bias_constraint: projections applied to the weights after each optimizer step.
     """
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
@@ -89,9 +92,9 @@ class Dense(Layer):
         self.bias_initializer = _initializers.get(bias_initializer)
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.bias_regularizer = _regularizers.get(bias_regularizer)
-        # accepted for Keras compatibility and kept in the config, not applied (as in the other layers)
-        self.activity_regularizer = activity_regularizer
-        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
+        self.activity_regularizer = _regularizers.get(activity_regularizer)
+        self.kernel_constraint = _constraints.get(kernel_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -101,9 +104,9 @@ class Dense(Layer):
                              f"got input shape {tuple(input_shape)}.")
         self.input_dim = input_dim
         self.kernel = self.add_weight("kernel", (input_dim, self.units), self.kernel_initializer,
-                                      self.kernel_regularizer)
-        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
-                                    self.bias_regularizer) if self.use_bias else None
+                                      self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
         self.built = True
 
     def call(self, inputs):

@@ -1,7 +1,9 @@
 """Embedding (integer indices to dense vectors) and Masking (skip padded time steps)."""
 
 from mlfront import backend as _backend
+from mlfront import constraints as _constraints
 from mlfront import initializers as _initializers
+from mlfront import regularizers as _regularizers
 from mlfront.layers.base import Layer
 from mlfront.layers.core import _no_quantization, serialized
 
@@ -14,7 +16,8 @@ class Embedding(Layer):
         output_dim: size of each vector.
         embeddings_initializer: initializer of the table ("uniform": uniform in [-0.05, 0.05]).
         embeddings_regularizer: penalty on the table, added to the loss.
-        embeddings_constraint: accepted for Keras compatibility (not applied).
+        embeddings_constraint: a projection applied to the table after each optimizer step.
+        activity_regularizer: a penalty on the layer's output (stored; the layer base adds it to the loss).
         mask_zero: whether index 0 is padding; the layer then outputs a mask (`inputs != 0`) that masking
             layers downstream (LSTM, GRU, ...) use to skip those steps. `input_dim` should then count index 0.
         weights: optional initial value, a list holding the table.
@@ -32,16 +35,14 @@ class Embedding(Layer):
             kwargs["input_shape"] = (input_length,) if isinstance(input_length, int) else tuple(input_length)
         super().__init__(**kwargs)
         _no_quantization(self, quantization_config)
-        if activity_regularizer is not None:  # in Keras 3 configs, None there
-            raise NotImplementedError(f"Embedding '{self.name}': activity_regularizer={activity_regularizer!r} is "
-                                      f"not supported; only None is.")
         for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"Embedding '{self.name}': `{arg}` must be a positive integer, got {value!r}.")
         self.input_dim, self.output_dim = input_dim, output_dim
         self.embeddings_initializer = embeddings_initializer
         self.embeddings_regularizer = embeddings_regularizer
-        self.embeddings_constraint = embeddings_constraint
+        self.embeddings_constraint = _constraints.get(embeddings_constraint)
+        self.activity_regularizer = _regularizers.get(activity_regularizer)
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
         self._initial_weights = weights
@@ -72,8 +73,9 @@ class Embedding(Layer):
 
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
-                "activity_regularizer": None, "quantization_config": None,
+                "quantization_config": None,
                 **serialized(embeddings_initializer=self.embeddings_initializer,
+                             activity_regularizer=self.activity_regularizer,
                              embeddings_regularizer=self.embeddings_regularizer,
                              embeddings_constraint=self.embeddings_constraint), "mask_zero": self.mask_zero}
 

@@ -1,6 +1,7 @@
 """Normalization layers: BatchNormalization, LayerNormalization."""
 
 from mlfront import backend as _backend
+from mlfront import constraints as _constraints
 from mlfront.layers.base import Layer, resolve_training, serialized
 
 
@@ -40,6 +41,8 @@ class BatchNormalization(Layer):
         center / scale: whether to learn the offset `beta` / the factor `gamma`.
         beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer: initializers.
         beta_regularizer / gamma_regularizer: weight penalties.
+        beta_constraint / gamma_constraint: projections applied to beta / gamma after each optimizer step.
+        synchronized: Keras's flag for statistics synchronized across devices; one device computes the same.
 
     Weights (in order): gamma, beta (trainable), moving_mean, moving_variance (non-trainable).
     """
@@ -69,7 +72,8 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = moving_variance_initializer
         self.beta_regularizer = beta_regularizer
         self.gamma_regularizer = gamma_regularizer
-        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint  # kept, not applied
+        self.beta_constraint = _constraints.get(beta_constraint)
+        self.gamma_constraint = _constraints.get(gamma_constraint)
         self.synchronized = synchronized
         self.supports_masking = True
 
@@ -80,10 +84,10 @@ class BatchNormalization(Layer):
         self._reduction_axes = tuple(a for a in range(rank) if a != self._axis)
         self._param_shape = tuple(input_shape[a] if a == self._axis else 1 for a in range(rank))
         size = (input_shape[self._axis],)
-        self.gamma = self.add_weight("gamma", size, self.gamma_initializer, self.gamma_regularizer) \
-            if self.scale else None
-        self.beta = self.add_weight("beta", size, self.beta_initializer, self.beta_regularizer) \
-            if self.center else None
+        self.gamma = self.add_weight("gamma", size, self.gamma_initializer, self.gamma_regularizer,
+                                     constraint=self.gamma_constraint) if self.scale else None
+        self.beta = self.add_weight("beta", size, self.beta_initializer, self.beta_regularizer,
+                                    constraint=self.beta_constraint) if self.center else None
         self.moving_mean = self.add_weight("moving_mean", size, self.moving_mean_initializer, trainable=False)
         self.moving_variance = self.add_weight("moving_variance", size, self.moving_variance_initializer,
                                                trainable=False)
@@ -151,6 +155,7 @@ class LayerNormalization(Layer):
         epsilon: small float added to the variance.
         center / scale: whether to learn the offset `beta` / the factor `gamma`.
         beta_initializer, gamma_initializer: initializers; beta_regularizer, gamma_regularizer: penalties.
+        beta_constraint / gamma_constraint: projections applied to beta / gamma after each optimizer step.
     """
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
@@ -167,7 +172,8 @@ class LayerNormalization(Layer):
         self.beta_initializer = beta_initializer
         self.gamma_initializer = gamma_initializer
         self.beta_regularizer = beta_regularizer
-        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint  # kept, not applied
+        self.beta_constraint = _constraints.get(beta_constraint)
+        self.gamma_constraint = _constraints.get(gamma_constraint)
         self.gamma_regularizer = gamma_regularizer
         self.supports_masking = True
 
@@ -177,10 +183,10 @@ class LayerNormalization(Layer):
         _check_known(self, input_shape, self._axes)
         size = tuple(input_shape[a] for a in self._axes)
         self._param_shape = tuple(input_shape[a] if a in self._axes else 1 for a in range(rank))
-        self.gamma = self.add_weight("gamma", size, self.gamma_initializer, self.gamma_regularizer) \
-            if self.scale else None
-        self.beta = self.add_weight("beta", size, self.beta_initializer, self.beta_regularizer) \
-            if self.center else None
+        self.gamma = self.add_weight("gamma", size, self.gamma_initializer, self.gamma_regularizer,
+                                     constraint=self.gamma_constraint) if self.scale else None
+        self.beta = self.add_weight("beta", size, self.beta_initializer, self.beta_regularizer,
+                                    constraint=self.beta_constraint) if self.center else None
         self.built = True
 
     def call(self, inputs):

@@ -10,6 +10,7 @@ import numpy as np
 
 from mlfront import activations as _activations
 from mlfront import backend as _backend
+from mlfront import constraints as _constraints
 from mlfront import initializers as _initializers
 from mlfront.layers.base import Layer, next_key, resolve_training, serialized
 from mlfront.saving.serialization import (deserialize_keras_object, expect_instance, layer_objects,
@@ -25,8 +26,9 @@ class _Recurrent(Layer):
         use_bias: whether the cell has a bias.
         kernel_initializer / recurrent_initializer / bias_initializer: initializers of the weights.
         kernel_regularizer / recurrent_regularizer / bias_regularizer: penalties added to the loss.
-        activity_regularizer, kernel_constraint / recurrent_constraint / bias_constraint: accepted for Keras
-            compatibility (not applied).
+        activity_regularizer: a penalty on the layer's output (stored; the layer base adds it to the loss).
+        kernel_constraint / recurrent_constraint / bias_constraint: projections applied to the weights after
+            each optimizer step.
         dropout: fraction of the inputs dropped in training (one mask per sequence).
         recurrent_dropout: fraction of the previous state dropped before the recurrent product in training
             (one mask per sequence).
@@ -34,7 +36,8 @@ class _Recurrent(Layer):
         return_state: also return the final states, as `[output, *states]`.
         go_backwards: process the sequence from its end; returned sequences are then in that reversed order.
         stateful: only False is supported.
-        unroll, implementation: accepted for Keras compatibility (no effect: the engine's loop is used).
+        unroll, implementation: accepted for Keras compatibility; they choose how Keras computes the same
+            result (an unrolled loop, fewer larger products), so the engine's loop gives identical outputs.
         zero_output_for_mask: output zeros at masked steps instead of repeating the previous output.
         time_major: Keras 2's flag for (time, batch, ...) inputs; only False is supported.
 
@@ -81,9 +84,9 @@ class _Recurrent(Layer):
         self.recurrent_regularizer = recurrent_regularizer
         self.bias_regularizer = bias_regularizer
         self.activity_regularizer = activity_regularizer
-        self.kernel_constraint = kernel_constraint
-        self.recurrent_constraint = recurrent_constraint
-        self.bias_constraint = bias_constraint
+        self.kernel_constraint = _constraints.get(kernel_constraint)
+        self.recurrent_constraint = _constraints.get(recurrent_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         self.return_sequences = return_sequences
@@ -111,11 +114,12 @@ class _Recurrent(Layer):
                              f"with known features, got {tuple(input_shape)}.")
         width = self._gates * self.units
         self.kernel = self.add_weight("kernel", (input_dim, width), self.kernel_initializer,
-                                      self.kernel_regularizer)
+                                      self.kernel_regularizer, constraint=self.kernel_constraint)
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width),
-                                                self.recurrent_initializer, self.recurrent_regularizer)
-        self.bias = self.add_weight("bias", self._bias_shape(), self._bias_initializer(),
-                                    self.bias_regularizer) if self.use_bias else None
+                                                self.recurrent_initializer, self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint)
+        self.bias = self.add_weight("bias", self._bias_shape(), self._bias_initializer(), self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
         self.built = True
 
     # ------------------------------------------------------------------ calling

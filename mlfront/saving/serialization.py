@@ -11,12 +11,12 @@ import threading
 
 # the kinds of objects, named as Keras's modules are ("keras.layers", ...)
 _KINDS = ("layers", "models", "losses", "metrics", "optimizers", "schedules", "initializers", "regularizers",
-          "activations")
+          "constraints", "activations")
 # the Keras module name written for each kind (Keras 3 writes "keras" for models)
 _KERAS_MODULE = {"models": "keras", "schedules": "keras.optimizers.schedules"}
 # the registries of plain functions (and snake_case aliases) each module keeps
 _FUNCTION_TABLES = {"activations": "ALL", "losses": "FUNCTIONS", "metrics": "FUNCTIONS", "initializers": "ALL",
-                    "regularizers": "ALL"}
+                    "regularizers": "ALL", "constraints": "ALL"}
 
 _GLOBAL_CUSTOM_OBJECTS = {}  # "package>name" -> object
 _GLOBAL_CUSTOM_NAMES = {}  # id(object) -> "package>name"
@@ -114,13 +114,14 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
 # ---------------------------------------------------------------------- mlfront's own objects
 def _modules():
     """kind -> (mlfront module, the base class its public classes derive from)."""
-    from mlfront import activations, initializers, layers, losses, metrics, models, optimizers, regularizers
-    from mlfront import schedules
+    from mlfront import activations, constraints, initializers, layers, losses, metrics, models, optimizers
+    from mlfront import regularizers, schedules
     return {"layers": (layers, layers.Layer), "models": (models, layers.Layer), "losses": (losses, losses.Loss),
             "metrics": (metrics, metrics.Metric), "optimizers": (optimizers, optimizers.Optimizer),
             "schedules": (schedules, schedules.LearningRateSchedule),
             "initializers": (initializers, initializers.Initializer),
-            "regularizers": (regularizers, regularizers.Regularizer), "activations": (activations, None)}
+            "regularizers": (regularizers, regularizers.Regularizer),
+            "constraints": (constraints, constraints.Constraint), "activations": (activations, None)}
 
 
 def _builtin_tables():

@@ -93,6 +93,9 @@ class ArrayDataAdapter(DataAdapter):
         if batch_size is None or batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}.")
         self.batch_size = int(batch_size)
+        if not (isinstance(shuffle, (bool, np.bool_)) or shuffle == "batch"):
+            raise ValueError(f"`shuffle` must be True, False or 'batch' (Keras 2: shuffle whole batches), got "
+                             f"{shuffle!r}.")
         self.shuffle = shuffle
         self.steps = math.ceil(self.num_samples / self.batch_size)
         self.data = (x, y, sample_weight)
@@ -100,7 +103,7 @@ class ArrayDataAdapter(DataAdapter):
     def batches(self, skip=0):
         convert = _backend.get().prepare_batch
         n, size, preprocess = self.num_samples, self.batch_size, self.preprocess
-        order = _random.epoch_permutation(n, self.shuffle_seed, self.epoch) if self.shuffle else None
+        order = self._epoch_order() if self.shuffle else None
         for start in range(skip * size, n, size):
             if order is None:
                 def pick(a):
@@ -114,6 +117,17 @@ class ArrayDataAdapter(DataAdapter):
             x = preprocess(x) if preprocess is not None else cast_structure(x, self.x_dtypes)
             y = cast_structure(y, self.y_dtypes)
             yield tuple(map_structure(convert, s) for s in (x, y, sample_weight))
+
+
+    def _epoch_order(self):
+        if self.shuffle != "batch":
+            return _random.epoch_permutation(self.num_samples, self.shuffle_seed, self.epoch)
+        # Keras 2's shuffle="batch": the order of the whole batches changes, their samples and a last partial
+        # batch stay together (for data read in chunks, such as HDF5)
+        full = self.num_samples // self.batch_size
+        chunks = _random.epoch_permutation(full, self.shuffle_seed, self.epoch)
+        order = (chunks[:, None] * self.batch_size + np.arange(self.batch_size)).reshape(-1)
+        return np.concatenate([order, np.arange(full * self.batch_size, self.num_samples)])
 
 
 def split_validation(x, y, sample_weight, validation_split):
