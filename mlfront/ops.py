@@ -18,6 +18,7 @@ import numpy as np
 
 from mlfront import backend as _backend
 from mlfront.backend import config as _config
+from mlfront.backend.keras2_functions import symbolic_op as _symbolic_op
 from mlfront.variables import Variable
 
 __all__ = [
@@ -76,6 +77,16 @@ def _tensor(x, dtype=None):
     return x  # anything else (e.g. a symbolic tensor) goes to the engine as it is
 
 
+_symbolic_types = []
+
+
+def _is_symbolic(x):
+    if not _symbolic_types:
+        from mlfront.layers.graph import SymbolicTensor
+        _symbolic_types.append(SymbolicTensor)
+    return isinstance(x, _symbolic_types[0])
+
+
 def _dtype_name(dtype, default=None):
     if dtype is None:
         return default
@@ -115,6 +126,9 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
 
 def convert_to_numpy(x):
     """A NumPy array from a backend array or Variable."""
+    if _is_symbolic(x):
+        raise TypeError(f"convert_to_numpy: a symbolic tensor {x!r} has no value until its model runs; "
+                        f"evaluate it with `mlfront.backend.function([model.input], [tensor])`.")
     return _backend.get().to_numpy(_unwrap(x))
 
 
@@ -134,11 +148,15 @@ def cast(x, dtype):
 
 def dtype(x):
     """The dtype name of `x` ("float32", ...)."""
+    if _is_symbolic(x):
+        return x.dtype
     return _backend.get().dtype(_tensor(x))
 
 
 def shape(x):
-    """The shape of `x` as a tuple (None for a dimension unknown while tracing)."""
+    """The shape of `x` as a tuple (None for a dimension unknown while tracing, or of a symbolic tensor)."""
+    if _is_symbolic(x):
+        return x.shape
     return _backend.get().shape(_tensor(x))
 
 
@@ -302,13 +320,21 @@ _BINARY = {
 
 
 def _operands(x1, x2):
-    """Both operands as arrays; a Python number next to an array takes the array's dtype."""
+    """Both operands as arrays; a Python number next to an array (or NumPy array) takes the array's dtype, as in
+    Keras: an int array meets a float number in `floatx()`, a bool array meets an int number in int32."""
     B = _backend.get()
     a, b = _unwrap(x1), _unwrap(x2)
-    if B.is_array(a) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        return a, B.convert(b, B.dtype(a))
-    if B.is_array(b) and isinstance(a, (int, float)) and not isinstance(a, bool):
-        return B.convert(a, B.dtype(b)), b
+    a, b = (_tensor(a) if isinstance(a, np.ndarray) else a), (_tensor(b) if isinstance(b, np.ndarray) else b)
+    for array, number, swap in ((a, b, False), (b, a, True)):
+        if B.is_array(array) and isinstance(number, (int, float)) and not isinstance(number, bool):
+            dtype = B.dtype(array)
+            if isinstance(number, float) and not dtype.startswith(("float", "bfloat")):
+                dtype = _config.floatx()
+            elif dtype == "bool":
+                dtype = "int32"
+            array = array if dtype == B.dtype(array) else B.cast(array, dtype)
+            number = B.convert(number, dtype)
+            return (number, array) if swap else (array, number)
     return _tensor(a), _tensor(b)
 
 
@@ -368,7 +394,13 @@ def where(condition, x1=None, x2=None):
 # ---------------------------------------------------------------------- reductions
 def _reduction(name, doc):
     def op(x, axis=None, keepdims=False):
-        return _reduce(getattr(_backend.get(), name), x, axis, keepdims)
+        B = _backend.get()
+        x = _tensor(x)
+        if name in ("mean", "std", "var") and B.is_array(x) and not B.dtype(x).startswith(("float", "bfloat")):
+            x = B.cast(x, _config.floatx())  # as in Keras, the mean of ints or bools is a float
+        elif name == "sum" and B.is_array(x) and B.dtype(x) == "bool":
+            x = B.cast(x, "int32")  # and the sum of bools an int32 count
+        return _reduce(getattr(B, name), x, axis, keepdims)
     op.__name__ = op.__qualname__ = name
     op.__doc__ = (f"{doc} over `axis`.\n\n    Args:\n        x: an array.\n        axis: an int, a tuple of ints, or "
                   f"None for all axes.\n        keepdims: keep the reduced axes with length 1.\n\n    Returns:\n"
@@ -397,8 +429,10 @@ def min(x, axis=None, keepdims=False, initial=None):
 
 
 def prod(x, axis=None, keepdims=False, dtype=None):
-    """The product over `axis` (None: all axes), computed in `dtype` when given."""
+    """The product over `axis` (None: all axes), computed in `dtype` when given (bools: in int32, as in Keras)."""
     x = _tensor(x)
+    if dtype is None and _backend.get().is_array(x) and _backend.get().dtype(x) == "bool":
+        dtype = "int32"
     return _reduce(_backend.get().prod, x if dtype is None else cast(x, dtype), axis, keepdims)
 
 
@@ -834,3 +868,12 @@ def _channels_last(where_, data_format):
 
 image = _ImageOps()
 del _name, _doc
+
+# On symbolic tensors (a Functional model being built), each op records a graph node (an `OpLayer`), as in
+# Keras 3; `shape` and `dtype` give the tensor's static ones, and `convert_to_numpy` refuses.
+for _name in __all__:
+    if _name not in ("convert_to_numpy", "shape", "dtype", "image"):
+        globals()[_name] = _symbolic_op(f"ops.{_name}", globals()[_name])
+for _name in ("resize", "affine_transform"):
+    setattr(_ImageOps, _name, staticmethod(_symbolic_op(f"ops.image.{_name}", getattr(_ImageOps, _name))))
+del _name

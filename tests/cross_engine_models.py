@@ -48,6 +48,7 @@ def _vectors():
     x = layers.LayerNormalization()(x)
     x = layers.Activation("tanh")(x)
     x = layers.Lambda(halve)(x)
+    x = x + 0.1 * mlfront.backend.square(x[:, ::-1])  # ops on symbolic tensors: OpLayer nodes
     nested = mlfront.Sequential([layers.Input(shape=(25,)), layers.Dense(3)], name="nested")
     return mlfront.Model(inputs, Residual()(nested(x)), name="vectors"), [(6,)]
 

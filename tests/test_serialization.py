@@ -206,6 +206,7 @@ def _layer_args():
         "GRU": rnn, "LSTM": rnn, "SimpleRNN": rnn, "Hashing": {"num_bins": 3, "salt": 7},
         "InputLayer": {"shape": (3,), "dtype": "int32"}, "IntegerLookup": {"vocabulary": [3, 5]},
         "Lambda": {"function": cube, "output_shape": (2,)},
+        "OpLayer": {"function": "backend.mean", "args": [{"__input__": 0}], "kwargs": {"axis": -1}},
         "MultiHeadAttention": {"num_heads": 2, "key_dim": 2, "bias_initializer": initializers.Ones()},
         "BatchNormalization": {"momentum": 0.9, "gamma_regularizer": regularizers.L2(0.3)},
         "LayerNormalization": {"beta_initializer": initializers.Constant(0.1)},

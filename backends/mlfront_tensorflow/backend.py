@@ -106,7 +106,13 @@ class TensorFlowBackend(Backend):
         return tf.argmax(x, axis=axis)
 
     # linear algebra and shapes
-    matmul = staticmethod(tf.matmul)
+    def matmul(self, x, y):
+        # tf.matmul wants rank >= 2: a 1-D operand is a row (x) or column (y) vector, its axis dropped after
+        x_vector, y_vector = len(x.shape) == 1, len(y.shape) == 1
+        out = tf.matmul(x[None, :] if x_vector else x, y[:, None] if y_vector else y)
+        out = tf.squeeze(out, -2) if x_vector else out
+        return tf.squeeze(out, -1) if y_vector else out
+
     reshape = staticmethod(tf.reshape)
     expand_dims = staticmethod(tf.expand_dims)
     broadcast_to = staticmethod(tf.broadcast_to)

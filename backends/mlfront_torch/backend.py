@@ -117,10 +117,14 @@ class TorchBackend(Backend):
 
     # reductions
     def sum(self, x, axis=None, keepdims=False):
-        return torch.sum(x) if axis is None else torch.sum(x, dim=_axis(axis), keepdim=keepdims)
+        if axis is None and not keepdims:
+            return torch.sum(x)
+        return torch.sum(x, dim=tuple(range(x.dim())) if axis is None else _axis(axis), keepdim=keepdims)
 
     def mean(self, x, axis=None, keepdims=False):
-        return torch.mean(x) if axis is None else torch.mean(x, dim=_axis(axis), keepdim=keepdims)
+        if axis is None and not keepdims:
+            return torch.mean(x)
+        return torch.mean(x, dim=tuple(range(x.dim())) if axis is None else _axis(axis), keepdim=keepdims)
 
     def max(self, x, axis=None, keepdims=False):
         return torch.amax(x, dim=() if axis is None else _axis(axis), keepdim=keepdims)

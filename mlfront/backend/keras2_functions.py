@@ -5,9 +5,14 @@ NumPy arrays or Python numbers, and returns an engine array, so it runs inside c
 `Lambda` and custom layers, also in compiled (jax.jit / tf.function) steps. Two deliberate differences:
 `shape` returns a tuple (Keras 3's `ops.shape`), and `zeros` / `ones` / `eye` return arrays (wrap them in
 `variable` for a mutable one).
+
+On symbolic tensors (a Functional model being built) each function that computes records a graph op (an
+`OpLayer` node, see `symbolic_op`), as Keras does; `function` and `gradients` evaluate and differentiate such
+graphs, as Keras 2's `K.function` / `K.gradients` do.
 """
 
 import builtins
+import functools
 import math
 import string
 
@@ -29,8 +34,17 @@ __all__ = [
     "tanh", "dropout", "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
     "random_normal", "random_uniform", "random_bernoulli", "learning_phase", "set_learning_phase",
     "in_train_phase", "in_test_phase", "switch", "stop_gradient", "bias_add", "conv2d", "pool2d",
-    "is_keras_tensor", "get_uid", "reset_uids",
+    "is_keras_tensor", "get_uid", "reset_uids", "function", "gradients",
 ]
+
+# What is not recorded as a graph op on symbolic tensors: settings, static shapes and values, constructors
+# from a shape, and the graph functions themselves. Every other function is (see `symbolic_op`).
+_NOT_RECORDED = {
+    "epsilon", "set_epsilon", "floatx", "set_floatx", "image_data_format", "set_image_data_format",
+    "clear_session", "backend", "int_shape", "shape", "ndim", "dtype", "variable", "zeros", "ones", "eye",
+    "get_value", "set_value", "batch_get_value", "learning_phase", "set_learning_phase", "is_keras_tensor",
+    "get_uid", "reset_uids", "function", "gradients",
+}
 
 _uids = {}
 _learning_phase = None  # None: follow the training flag of the model call in progress
@@ -56,14 +70,43 @@ def _t(x):
     if B.is_array(x):
         return x
     if isinstance(x, _symbolic_class()):
-        raise TypeError("mlfront.backend functions compute on arrays; on a symbolic tensor of a Functional "
-                        "model being built, wrap the computation in a `Lambda` layer.")
+        raise TypeError(f"A symbolic tensor {x!r} has no value until its model runs; evaluate it with "
+                        f"`K.function([model.input], [tensor])`.")
     array = np.asarray(x)
     if array.dtype == np.float64 or (array.dtype.kind == "f" and not isinstance(x, np.ndarray)):
         array = array.astype(floatx())
     elif array.dtype == np.int64:
         array = array.astype(np.int32)
     return B.convert(array)
+
+
+# (SymbolicTensor,) once `mlfront.layers.graph` is imported (it sets this; no symbolic tensor exists before).
+_symbolic_types = ()
+_containers = (list, tuple, dict)
+
+
+def _holds_symbolic(values):
+    for v in values:
+        if isinstance(v, _containers):
+            if _holds_symbolic(v.values() if isinstance(v, dict) else v):
+                return True
+        elif isinstance(v, _symbolic_types):
+            return True
+    return False
+
+
+def symbolic_op(name, fn):
+    """`fn` that, given a symbolic tensor anywhere in its arguments, records the call as a graph op (an
+    `OpLayer` node named `name`, e.g. "backend.mean") and returns its symbolic output(s); on arrays it is `fn`.
+    Used for the functions of this module and of `mlfront.ops`."""
+    @functools.wraps(fn)
+    def op(*args, **kwargs):
+        if _holds_symbolic(args) or (kwargs and _holds_symbolic(kwargs.values())):
+            from mlfront.layers.op_layer import record_op
+            return record_op(name, args, kwargs)
+        return fn(*args, **kwargs)
+    op._op_name = name
+    return op
 
 
 def _axis(axis, rank):
@@ -832,3 +875,123 @@ def pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool
     y = pool(x, _pair("pool2d", "pool_size", pool_size), _pair("pool2d", "strides", strides),
              _padding("pool2d", padding))
     return _back(y, data_format)
+
+
+# ---------------------------------------------------------------------------------------------- graph functions
+class GraphFunction:
+    """What `function` returns: a callable from input values to output values over a graph of symbolic tensors."""
+
+    def __init__(self, inputs, outputs, name=None):
+        from mlfront.models.functional import Functional
+        symbolic = _symbolic_class()
+        inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        phase = [i for i, x in enumerate(inputs) if not isinstance(x, symbolic)]
+        for i in phase:
+            if type(inputs[i]) is not int or inputs[i] not in (0, 1) or len(phase) > 1:
+                raise TypeError(f"function: `inputs` must be symbolic tensors (and at most one "
+                                f"`K.learning_phase()`), got {inputs[i]!r} at position {i}.")
+        self._phase_index = phase[0] if phase else None
+        self._single_output = not isinstance(outputs, (list, tuple))
+        outputs = [outputs] if self._single_output else list(outputs)
+        for i, t in enumerate(outputs):
+            if not isinstance(t, symbolic):
+                hint = " (K.gradients gives None for a tensor the loss does not depend on)" if t is None else ""
+                raise TypeError(f"function: `outputs` must be symbolic tensors, got {t!r} at position {i}{hint}.")
+        self.name = name
+        self.inputs, self.outputs = inputs, outputs
+        tensors = [x for i, x in enumerate(inputs) if i != self._phase_index]
+        self._graph = Functional(tensors, outputs, name=name or f"function_{get_uid('mlfront_function')}")
+
+    def __call__(self, inputs):
+        values = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(values) != len(self.inputs):
+            raise ValueError(f"function: expected {len(self.inputs)} input values (one per input), got "
+                             f"{len(values)}.")
+        training = learning_phase()
+        if self._phase_index is not None:
+            training = values.pop(self._phase_index)
+        B = _get()
+        with _context.call_context(bool(training)):
+            outputs = self._graph(values, training=bool(training))
+        outputs = [B.to_numpy(o) for o in outputs]
+        return outputs[0] if self._single_output else outputs
+
+
+def function(inputs, outputs, updates=None, name=None, **kwargs):
+    """A callable evaluating `outputs` from values of `inputs` (Keras 2's `K.function`).
+
+    Args:
+        inputs: a list of symbolic tensors (e.g. `[model.input]`); one of them may be `K.learning_phase()`,
+            whose value (0 or 1) then sets the training flag of the call.
+        outputs: a symbolic tensor or a list of them: layer outputs, ops on them, `K.gradients` results.
+        updates: not supported (mlfront has no graph-mode assignments); must be empty.
+        name: a name for the function.
+
+    Returns:
+        `f(values)`: `values` a list with one NumPy array per input; returns a list of NumPy arrays, or one array
+        when `outputs` is a single tensor.
+
+    Example:
+        ```python
+        f = K.function([model.input], [model.layers[1].output])
+        features = f([x])[0]
+        ```
+    """
+    if updates:
+        raise NotImplementedError("function: `updates` are not supported (there is no graph-mode assignment); "
+                                  "apply them in a custom training step instead.")
+    if kwargs:
+        raise NotImplementedError(f"function: arguments {sorted(kwargs)} are not supported.")
+    return GraphFunction(inputs, outputs, name=name)
+
+
+def gradients(loss, variables):
+    """Symbolic gradients of `sum(loss)` with respect to `variables` (Keras 2's `K.gradients`, as
+    `tf.gradients`), to evaluate with `function`.
+
+    Args:
+        loss: a symbolic tensor (e.g. `model.output[:, c]`); its entries are summed.
+        variables: a symbolic tensor (e.g. `model.input`), a Variable (e.g. a layer's kernel), or a list of them.
+
+    Returns:
+        A list with one symbolic tensor per entry of `variables`, shaped like it; None for a tensor `loss`
+        does not depend on.
+
+    Example:
+        ```python
+        grads = K.gradients(model.output[:, 3], model.input)[0]
+        saliency = K.function([model.input], [grads])([x])[0]
+        ```
+    """
+    from mlfront.layers.op_layer import GradientLayer
+    symbolic, variable_class = _symbolic_class(), _variable_class()
+    if not isinstance(loss, symbolic):
+        raise TypeError(f"gradients: `loss` must be a symbolic tensor of a Functional graph, got "
+                        f"{type(loss).__name__}; on arrays, use `mlfront.value_and_grad(fn)(params)` (the gradients "
+                        f"of a function of a list of arrays), as a GradientTape would.")
+    wanted = list(variables) if isinstance(variables, (list, tuple)) else [variables]
+    for i, v in enumerate(wanted):
+        if not isinstance(v, (symbolic, variable_class)):
+            raise TypeError(f"gradients: `variables` must be symbolic tensors or Variables, got "
+                            f"{type(v).__name__} at position {i}.")
+    tensors = list({id(v): v for v in wanted if isinstance(v, symbolic)}.values())
+    _, reached = _graph_sources([loss], tensors)
+    tensors = [t for t in tensors if id(t) in reached]
+    own = list({id(v): v for v in wanted if isinstance(v, variable_class)}.values())
+    if not tensors and not own:
+        return [None] * len(wanted)
+    outputs = GradientLayer(loss, tensors, own).record()
+    by_id = {id(v): g for v, g in zip(tensors + own, outputs)}
+    return [by_id.get(id(v)) for v in wanted]
+
+
+def _graph_sources(outputs, stop):
+    from mlfront.layers.graph import sources
+    return sources(outputs, stop)
+
+
+# Every function that computes on tensors records itself as a graph op on symbolic tensors.
+for _name in __all__:
+    if _name not in _NOT_RECORDED:
+        globals()[_name] = symbolic_op(f"backend.{_name}", globals()[_name])
+del _name

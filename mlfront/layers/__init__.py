@@ -53,3 +53,8 @@ __all__ += ["Normalization", "Rescaling", "Resizing", "CenterCrop", "RandomCrop"
             "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness", "CategoryEncoding",
             "Discretization", "experimental"]
 __all__ += ["Hashing", "IntegerLookup", "StringLookup", "TextVectorization"]
+
+# ops on symbolic tensors (`K.concatenate([a, b])`, `a + b`, `x[:, 0]`) record OpLayer nodes
+from mlfront.layers.op_layer import OpLayer  # noqa: E402
+
+__all__ += ["OpLayer"]
