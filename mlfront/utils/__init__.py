@@ -12,6 +12,9 @@ from mlfront.utils.image_resize import smart_resize
 from mlfront.utils.text_dataset import text_dataset_from_directory
 from mlfront.utils.timeseries_dataset import timeseries_dataset_from_array
 from mlfront.utils.plotting import plot_history
+from mlfront.utils.model_visualization import model_to_dot, plot_model
+from mlfront.utils.split_dataset import split_dataset
+from mlfront.utils.data_packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from mlfront.preprocessing.sequence import pad_sequences
 from mlfront.saving.serialization import (custom_object_scope, CustomObjectScope, deserialize_keras_object,
                                           get_registered_object, register_keras_serializable, serialize_keras_object)
@@ -44,5 +47,6 @@ __all__ = ["image_dataset_from_directory", "text_dataset_from_directory", "times
            "to_categorical", "normalize", "set_random_seed", "plot_history", "PyDataset", "Sequence",
            "load_img", "img_to_array", "array_to_img", "save_img"]
 __all__ += ["get_file", "pad_sequences"]
+__all__ += ["plot_model", "model_to_dot", "split_dataset", "pack_x_y_sample_weight", "unpack_x_y_sample_weight"]
 __all__ += ["register_keras_serializable", "custom_object_scope", "CustomObjectScope", "get_registered_object",
             "serialize_keras_object", "deserialize_keras_object"]
