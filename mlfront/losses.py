@@ -12,10 +12,10 @@ implements `call(y_true, y_pred)`.
 import math
 
 from mlfront import backend as _backend
+from mlfront.backend.config import epsilon
 from mlfront.saving import serialization as _serialization
 from mlfront.utils.naming import lookup, snake_case
 
-EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean_with_sample_weight", "none")
 
 
@@ -61,13 +61,13 @@ def mean_absolute_error(y_true, y_pred):
 def mean_absolute_percentage_error(y_true, y_pred):
     """`100 * mean(|y_true - y_pred| / max(|y_true|, epsilon))` over the last axis."""
     B, y_true, y_pred = _prepared(y_true, y_pred)
-    return 100.0 * B.mean(B.abs((y_true - y_pred) / B.maximum(B.abs(y_true), EPSILON)), axis=-1)
+    return 100.0 * B.mean(B.abs((y_true - y_pred) / B.maximum(B.abs(y_true), epsilon())), axis=-1)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
     """`mean((log(1 + max(y_pred, eps)) - log(1 + max(y_true, eps)))²)` over the last axis."""
     B, y_true, y_pred = _prepared(y_true, y_pred)
-    return B.mean(B.square(B.log1p(B.maximum(y_pred, EPSILON)) - B.log1p(B.maximum(y_true, EPSILON))), axis=-1)
+    return B.mean(B.square(B.log1p(B.maximum(y_pred, epsilon())) - B.log1p(B.maximum(y_true, epsilon()))), axis=-1)
 
 
 def huber(y_true, y_pred, delta=1.0):
@@ -92,7 +92,7 @@ def cosine_similarity(y_true, y_pred, axis=-1):
 
 
 def _l2_normalize(B, x, axis):
-    return x / B.maximum(B.sqrt(B.sum(B.square(x), axis=axis, keepdims=True)), EPSILON)
+    return x / B.maximum(B.sqrt(B.sum(B.square(x), axis=axis, keepdims=True)), epsilon())
 
 
 # ---------------------------------------------------------------------- probabilistic
@@ -104,7 +104,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
         return B.mean(B.binary_crossentropy_from_logits(y_true, y_pred), axis=axis)
-    p = B.clip(y_pred, EPSILON, 1.0 - EPSILON)
+    p = B.clip(y_pred, epsilon(), 1.0 - epsilon())
     return -B.mean(y_true * B.log(p) + (1.0 - y_true) * B.log(1.0 - p), axis=axis)
 
 
@@ -117,7 +117,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     if from_logits:
         return -B.sum(y_true * B.log_softmax(y_pred, axis=axis), axis=axis)
     p = y_pred / B.sum(y_pred, axis=axis, keepdims=True)
-    return -B.sum(y_true * B.log(B.clip(p, EPSILON, 1.0 - EPSILON)), axis=axis)
+    return -B.sum(y_true * B.log(B.clip(p, epsilon(), 1.0 - epsilon())), axis=axis)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
@@ -130,7 +130,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     if from_logits:
         loss = B.sparse_categorical_crossentropy_from_logits(labels, y_pred)
     else:
-        p = B.clip(y_pred / B.sum(y_pred, axis=axis, keepdims=True), EPSILON, 1.0 - EPSILON)
+        p = B.clip(y_pred / B.sum(y_pred, axis=axis, keepdims=True), epsilon(), 1.0 - epsilon())
         loss = -B.squeeze(B.take_along_axis(B.log(p), B.expand_dims(labels, -1), axis=-1), -1)
     return loss if ignore_class is None else B.where(ignored, B.zeros_like(loss), loss)
 
@@ -147,7 +147,7 @@ def kl_divergence(y_true, y_pred):
     """`sum(y_true * log(y_true / y_pred))` over the last axis, both clipped to [epsilon, 1]."""
     B = _backend.get()
     y_true, y_pred = _as_arrays(B, y_true, y_pred)
-    y_true, y_pred = B.clip(y_true, EPSILON, 1.0), B.clip(y_pred, EPSILON, 1.0)
+    y_true, y_pred = B.clip(y_true, epsilon(), 1.0), B.clip(y_pred, epsilon(), 1.0)
     return B.sum(y_true * B.log(y_true / y_pred), axis=-1)
 
 
@@ -155,7 +155,7 @@ def poisson(y_true, y_pred):
     """`mean(y_pred - y_true * log(y_pred + epsilon))` over the last axis."""
     B = _backend.get()
     y_true, y_pred = _as_arrays(B, y_true, y_pred)
-    return B.mean(y_pred - y_true * B.log(y_pred + EPSILON), axis=-1)
+    return B.mean(y_pred - y_true * B.log(y_pred + epsilon()), axis=-1)
 
 
 # ---------------------------------------------------------------------- hinge (maximum margin)
@@ -209,6 +209,24 @@ FUNCTIONS = {
     "poisson": poisson,
     "hinge": hinge, "squared_hinge": squared_hinge, "categorical_hinge": categorical_hinge,
 }
+
+
+
+def _record_symbolic_calls():
+    """The loss functions record graph ops on symbolic tensors, as the `ops` do (Keras 2 scripts write
+    `vae.add_loss(K.mean(mse(inputs, outputs)))` while building a Functional model)."""
+    from mlfront.backend.keras2_functions import symbolic_op
+    wrapped = {}
+    for fn in FUNCTIONS.values():
+        if id(fn) not in wrapped:
+            wrapped[id(fn)] = symbolic_op(f"losses.{fn.__name__}", fn)
+    for table in (FUNCTIONS, globals()):
+        for name, value in list(table.items()):
+            if callable(value) and id(value) in wrapped:
+                table[name] = wrapped[id(value)]
+
+
+_record_symbolic_calls()
 
 
 # ---------------------------------------------------------------------- Loss objects
@@ -394,7 +412,7 @@ class SparseCategoricalCrossentropy(_SparseCategoricalCrossentropy):
         B = _backend.get()
         valid = 1.0 - B.cast(B.equal(_sparse_labels(B, y_true, y_pred), ignore_class), B.dtype(y_pred))
         if self.reduction == "sum_over_batch_size":  # mean over the valid entries
-            valid = valid * (_count(B, valid) / (B.sum(valid) + EPSILON))
+            valid = valid * (_count(B, valid) / (B.sum(valid) + epsilon()))
         if sample_weight is not None:
             weight = sample_weight if B.is_array(sample_weight) else B.convert(sample_weight)
             valid = valid * _weight_like(B, B.cast(weight, B.dtype(valid)), valid)

@@ -8,12 +8,12 @@ values), so it runs inside the trainer's jax.jit / tf.function step; `result()` 
 import numpy as np
 
 from mlfront import backend as _backend
+from mlfront.backend.config import epsilon
 from mlfront import losses as _losses
 from mlfront.saving import serialization as _serialization
 from mlfront.utils.naming import lookup, snake_case
 from mlfront.variables import Variable
 
-EPSILON = 1e-7
 NEG_INF = -1e10  # what top_k filtering gives the entries it drops (Keras's value)
 
 
@@ -501,13 +501,13 @@ class FBetaScore(Metric):
     def result(self):
         B = _backend.get()
         tp = self.true_positives.value
-        precision = tp / (tp + self.false_positives.value + EPSILON)
-        recall = tp / (tp + self.false_negatives.value + EPSILON)
+        precision = tp / (tp + self.false_positives.value + epsilon())
+        recall = tp / (tp + self.false_negatives.value + epsilon())
         beta2 = self.beta ** 2
-        score = (1.0 + beta2) * precision * recall / (beta2 * precision + recall + EPSILON)
+        score = (1.0 + beta2) * precision * recall / (beta2 * precision + recall + epsilon())
         if self.average == "weighted":
             weights = self.intermediate_weights.value
-            return B.sum(score * weights / (B.sum(weights) + EPSILON))
+            return B.sum(score * weights / (B.sum(weights) + epsilon()))
         if self.average is not None:
             return B.mean(score)
         return score
@@ -575,7 +575,7 @@ class AUC(Metric):
                 raise ValueError(f"AUC: `num_thresholds` must be > 1, got {num_thresholds!r}.")
             inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
         self.init_thresholds = thresholds
-        self.thresholds = [0.0 - EPSILON] + inner + [1.0 + EPSILON]
+        self.thresholds = [0.0 - epsilon()] + inner + [1.0 + epsilon()]
         self.num_thresholds, self.curve, self.summation_method = num_thresholds, curve, summation_method
         self.multi_label, self.num_labels, self.from_logits = multi_label, num_labels, from_logits
         self.label_weights = None if label_weights is None else np.asarray(label_weights, "float32")

@@ -368,3 +368,67 @@ def test_any_layer_takes_an_activity_regularizer(data):
     config = layer.get_config()
     assert config["activity_regularizer"]["class_name"] == "L1"
     assert isinstance(layers.BatchNormalization.from_config(config).activity_regularizer, mlfront.regularizers.L1)
+
+
+# ---------------------------------------------------------------------- Keras 2: symbolic add_loss / add_metric
+def test_symbolic_add_loss_and_add_metric_on_a_functional_model(data):
+    """The Keras 2 autoencoder pattern: the loss is built from the model's symbolic tensors, compile() gets none."""
+    from mlfront import backend as K
+    from mlfront.losses import mse
+
+    x, _ = data
+    mlfront.utils.set_random_seed(11)
+    inputs = mlfront.Input(shape=(5,))
+    code = layers.Dense(2, activation="tanh", name="code")(inputs)
+    outputs = layers.Dense(5, name="decoded")(code)
+    model = mlfront.Model(inputs, outputs)
+    model.add_loss(K.mean(mse(inputs, outputs)) + 0.1 * K.mean(K.sum(K.square(code), axis=-1)))
+    model.add_metric(K.mean(code), name="mean_code")
+    model.compile(optimizer=mlfront.optimizers.Adam(0.02))
+    logs = model.evaluate(x, batch_size=40, verbose=0, return_dict=True)
+    (w1, b1), (w2, b2) = model.get_layer("code").get_weights(), model.get_layer("decoded").get_weights()
+    hidden = np.tanh(x @ w1 + b1)
+    decoded = hidden @ w2 + b2
+    np.testing.assert_allclose(logs["loss"], np.mean((x - decoded) ** 2) + 0.1 * np.mean(np.sum(hidden ** 2, -1)),
+                               rtol=1e-5)
+    np.testing.assert_allclose(logs["mean_code"], hidden.mean(), rtol=1e-5, atol=1e-6)
+    assert [l.name for l in model.layers][1:] == ["code", "decoded"]  # the loss graph adds no layers
+    history = model.fit(x, epochs=8, batch_size=10, validation_data=(x, None), verbose=0)
+    assert set(history.history) == {"loss", "mean_code", "val_loss", "val_mean_code"}
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_keras2_variational_autoencoder_runs():
+    """Keras 2's variational_autoencoder example, in small: sampling in a Lambda, the KL term from K functions."""
+    from mlfront import backend as K
+    from mlfront.losses import mse
+
+    def sampling(args):
+        z_mean, z_log_var = args
+        epsilon = K.random_normal(shape=(K.shape(z_mean)[0], K.int_shape(z_mean)[1]))
+        return z_mean + K.exp(0.5 * z_log_var) * epsilon
+
+    x = np.random.default_rng(12).uniform(size=(48, 6)).astype("float32")
+    mlfront.utils.set_random_seed(12)
+    inputs = mlfront.Input(shape=(6,))
+    hidden = layers.Dense(8, activation="relu")(inputs)
+    z_mean, z_log_var = layers.Dense(2)(hidden), layers.Dense(2)(hidden)
+    z = layers.Lambda(sampling, output_shape=(2,))([z_mean, z_log_var])
+    outputs = layers.Dense(6, activation="sigmoid")(layers.Dense(8, activation="relu")(z))
+    vae = mlfront.Model(inputs, outputs)
+    kl_loss = -0.5 * K.sum(1 + z_log_var - K.square(z_mean) - K.exp(z_log_var), axis=-1)
+    vae.add_loss(K.mean(mse(inputs, outputs) * 6 + kl_loss))
+    vae.compile(optimizer="adam")
+    history = vae.fit(x, epochs=3, batch_size=16, validation_data=(x, None), verbose=0)
+    assert np.all(np.isfinite(history.history["loss"])) and "val_loss" in history.history
+    assert vae.predict(x[:3], verbose=0).shape == (3, 6)
+
+
+def test_symbolic_add_loss_needs_the_model_inputs():
+    inputs = mlfront.Input(shape=(3,))
+    model = mlfront.Model(inputs, layers.Dense(2)(inputs))
+    stranger = mlfront.Input(shape=(3,))
+    with pytest.raises(ValueError):
+        model.add_loss(mlfront.backend.mean(stranger))
+    with pytest.raises(ValueError, match="metric name"):
+        model.add_metric(mlfront.backend.mean(inputs))

@@ -3,8 +3,9 @@ node of a Functional graph (Keras 3 records `keras.ops` on KerasTensors the same
 the node `K.gradients` records.
 
 An op is named by its public name: "ops.<name>" (a name of `mlfront.ops.__all__`, or "ops.image.<name>"),
-"backend.<name>" (a name of `mlfront.backend.keras2_function_names`) or "operator.<name>" (the Python
-operators that have no `ops` function: getitem, floordiv, mod). A config names the op the same way, and
+"backend.<name>" (a name of `mlfront.backend.keras2_function_names`), "losses.<name>" (a loss function of
+`mlfront.losses.FUNCTIONS`) or "operator.<name>" (the Python operators that have no `ops` function: getitem,
+floordiv, mod). A config names the op the same way, and
 `from_config` finds it only in those curated lists; nothing else is ever imported.
 
 The op's arguments are kept as written, with each symbolic tensor replaced by an `_Slot` (its position among
@@ -98,13 +99,17 @@ def public_function(function):
             fn = getattr(ops, name)
         elif namespace == "backend" and name in backend.keras2_function_names:
             fn = getattr(backend, name)
+        elif namespace == "losses":
+            from mlfront import losses
+            fn = losses.FUNCTIONS.get(name)
         elif namespace == "operator":
             _operators = _operators or _operator_functions()
             fn = _operators.get(function)
     if getattr(fn, "_op_name", None) != function:
         raise ValueError(f"OpLayer: unknown op {function!r}; expected 'ops.<name>' with a name of "
                          f"mlfront.ops.__all__, 'backend.<name>' with a name of "
-                         f"mlfront.backend.keras2_function_names, or one of 'operator.getitem', "
+                         f"mlfront.backend.keras2_function_names, 'losses.<name>' with a loss function's "
+                         f"name, or one of 'operator.getitem', "
                          f"'operator.floordiv', 'operator.mod'.")
     return fn
 

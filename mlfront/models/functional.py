@@ -87,6 +87,8 @@ class Functional(Model):
             for t in node.output_tensors:
                 slot_of[id(t)] = len(slot_of)
         self._num_slots = len(slot_of)
+        self._slot_of = slot_of
+        self._extra_plan, self._extra_values = [], []  # symbolic add_loss / add_metric (Keras 2), see below
         self._plan = [_make_step(node, slot_of) for node in nodes]
         self._host_plan, self._plan, self._host_boundary = _split_host_steps(self._plan, self.outputs, slot_of,
                                                                              self.name)
@@ -106,7 +108,50 @@ class Functional(Model):
         return list(self._layers)
 
     def _sublayers(self):
-        return list(self._layers)
+        extra = [step.layer for step in getattr(self, "_extra_plan", ()) if all(step.layer is not l
+                                                                                for l in self._layers)]
+        return list(self._layers) + list(dict.fromkeys(extra))
+
+    # ------------------------------------------------------------------ symbolic losses and metrics (Keras 2)
+    def add_loss(self, loss):
+        """`add_loss` of a tensor computed in `call`, or, as in Keras 2's Functional API, of symbolic tensors
+        computed from the model's inputs (`vae.add_loss(K.mean(kl))`): they are computed with the outputs at
+        every call and join the training loss."""
+        tensors = loss if isinstance(loss, (list, tuple)) else [loss]
+        if not any(isinstance(t, SymbolicTensor) for t in tensors):
+            return super().add_loss(loss)
+        if not all(isinstance(t, SymbolicTensor) for t in tensors):
+            raise ValueError(f"Model '{self.name}': add_loss got symbolic tensors mixed with other values "
+                             f"{tensors!r}; add them separately.")
+        for tensor in tensors:
+            self._add_symbolic_value(tensor, ("loss", None))
+
+    def add_metric(self, value, name=None, aggregation="mean"):
+        """Keras 2's `add_metric`, also of a symbolic tensor computed from the model's inputs
+        (`model.add_metric(K.mean(x), name="mean_x")`), computed with the outputs at every call."""
+        if not isinstance(value, SymbolicTensor):
+            return super().add_metric(value, name=name, aggregation=aggregation)
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"Model '{self.name}': add_metric needs a metric name (`name='...'`), got {name!r}.")
+        if aggregation not in ("mean", None):
+            raise ValueError(f"Model '{self.name}': add_metric supports aggregation='mean', got "
+                             f"aggregation={aggregation!r}.")
+        self._add_symbolic_value(value, ("metric", name))
+
+    def _add_symbolic_value(self, tensor, purpose):
+        """Extend the plan with the nodes that compute `tensor` from the model's inputs (and outputs)."""
+        if self._has_host_layers:
+            raise NotImplementedError(f"Model '{self.name}': symbolic add_loss / add_metric on a model with host "
+                                      f"layers; add the loss inside a layer's call() instead.")
+        nodes, _ = _topological_nodes(self.inputs, [tensor], self.name, self._input_names)
+        known = {id(step.node) for step in self._plan + self._extra_plan}
+        for node in nodes:
+            if id(node) not in known:
+                for t in node.output_tensors:
+                    self._slot_of[id(t)] = len(self._slot_of)
+                self._extra_plan.append(_make_step(node, self._slot_of))
+        self._num_slots = len(self._slot_of)
+        self._extra_values.append((self._slot_of[id(tensor)], purpose))
 
     @property
     def input(self):
@@ -154,7 +199,21 @@ class Functional(Model):
         values = self._flatten_inputs(inputs, "inputs")
         masks = None if mask is None else self._flatten_inputs(mask, "mask")
         slots, _ = self._run(values, training, masks)
+        if self._extra_values:
+            self._run_extra(slots, training)
         return self._pack_outputs(slots)
+
+    def _run_extra(self, slots, training):
+        for step in self._extra_plan:
+            args, kwargs = step.extra(slots) if step.extra is not None else ((), {})
+            if step.pass_training:
+                kwargs["training"] = training
+            _store(slots, step.out, step.layer(step.fetch(slots), *args, **kwargs))
+        for slot, (kind, name) in self._extra_values:
+            if kind == "loss":
+                super().add_loss(slots[slot])
+            else:
+                super().add_metric(slots[slot], name=name)
 
     def host_preprocess(self, x):
         """The host steps run on a raw NumPy batch `x`: the list of boundary values the model is called on."""

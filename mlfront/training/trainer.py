@@ -319,8 +319,8 @@ class Trainer:
                 if created:  # their variables were not part of the step's state: run again with them
                     bind(state, saved)
                     self._rng_key = key
-                    for metric in created:
-                        metric.reset_state()
+                    for variable in (v for metric in created for v in metric.variables):
+                        variable.assign(np.zeros(variable.shape, variable.dtype))  # it holds a traced value
                     replacement.append(self._make_step(kind))
                     setattr(self, f"_{kind}_fn", replacement[0])
                     return replacement[0].many(batches)
