@@ -11,7 +11,6 @@ from mlfront import callbacks, layers, losses, ops, optimizers, regularizers
 UNSUPPORTED = [
     (lambda **a: layers.Dense(2, **a), "quantization_config", {"mode": "int8"}, None),
     (lambda **a: layers.Embedding(4, 2, **a), "quantization_config", {"mode": "int8"}, None),
-    (lambda **a: layers.LSTM(2, **a), "seed", 3, None),
     (lambda **a: layers.GRU(2, **a), "time_major", True, False),
     (lambda **a: layers.SimpleRNN(2, **a), "stateful", True, False),
     (lambda **a: layers.Conv2D(4, 3, **a), "groups", 2, 1),

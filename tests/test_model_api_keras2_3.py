@@ -432,3 +432,98 @@ def test_symbolic_add_loss_needs_the_model_inputs():
         model.add_loss(mlfront.backend.mean(stranger))
     with pytest.raises(ValueError, match="metric name"):
         model.add_metric(mlfront.backend.mean(inputs))
+
+
+def test_dropout_seed_makes_standalone_masks_reproducible():
+    x = np.ones((4, 50), "float32")
+    B = mlfront.backend.get()
+    first = [B.to_numpy(layers.Dropout(0.5, seed=7)(x, training=True)) for _ in range(2)]
+    np.testing.assert_array_equal(first[0], first[1])  # same seed, same first mask
+    layer = layers.Dropout(0.5, seed=7)
+    masks = [B.to_numpy(layer(x, training=True)) for _ in range(2)]
+    np.testing.assert_array_equal(masks[0], first[0])
+    assert not np.array_equal(masks[0], masks[1])  # the layer's stream advances, as Keras's seed generator
+    other = B.to_numpy(layers.Dropout(0.5, seed=8)(x, training=True))
+    assert not np.array_equal(other, first[0])
+    assert set(np.unique(masks[0])) <= {0.0, 2.0}
+    with pytest.raises(ValueError, match="seed"):
+        layers.Dropout(0.5, seed="7")
+
+
+def test_summary_line_length_and_positions():
+    model = mlfront.Sequential([mlfront.Input((4,)), layers.Dense(3, name="dense_a")])
+    lines = []
+    model.summary(line_length=60, positions=[0.5, 0.8, 1.0], print_fn=lines.append)
+    table = lines[0].split("\n")
+    assert table[1] == "_" * 60
+    row = next(l for l in table if l.startswith(" dense_a"))
+    assert row.index("(None, 3)") == 31 and row.index("15") == 49  # columns start at 0.5 and 0.8 of 60
+    with pytest.raises(ValueError, match="positions"):
+        model.summary(positions=[0.5, 1.0])
+
+
+def test_calling_a_model_on_boolean_numpy_casts_like_predict():
+    x = np.random.default_rng(13).uniform(size=(6, 4)) > 0.5
+    model = mlfront.Sequential([mlfront.Input((4,)), layers.Dense(2)])
+    out = mlfront.backend.get().to_numpy(model(x))
+    np.testing.assert_allclose(out, model.predict(x, verbose=0), rtol=1e-6)
+    w, b = model.get_weights()
+    np.testing.assert_allclose(out, x.astype("float32") @ w + b, rtol=1e-5, atol=1e-6)
+
+
+def test_numpy_integers_are_layer_sizes_as_in_keras2():
+    """Keras 2 scripts compute sizes with NumPy (`num_classes = np.max(y) + 1`)."""
+    n = np.int64(4)
+    model = mlfront.Sequential([mlfront.Input((np.int64(6),)), layers.Dense(n), layers.RepeatVector(np.int32(2)),
+                                layers.LSTM(n, return_sequences=True), layers.Reshape((2, 2, 2)),
+                                layers.Conv2D(n, np.int64(2), padding="same"),
+                                layers.MaxPooling2D(pool_size=(np.int64(2), np.int64(1))),
+                                layers.ZeroPadding2D(np.int64(1))])
+    assert model.predict(np.ones((3, 6), "float32"), verbose=0).shape == (3, 3, 4, 4)
+    config = model.get_config()
+    dense = next(entry for entry in config["layers"] if entry["class_name"] == "Dense")
+    assert type(dense["config"]["units"]) is int
+    mlfront.Sequential.from_config(config)
+    assert type(layers.Embedding(np.int64(10), np.int64(3)).input_dim) is int
+    with pytest.raises(ValueError, match="kernel_size"):
+        layers.Conv2D(2, object())
+    with pytest.raises(ValueError, match="units"):
+        layers.Dense(True)
+
+
+def test_rnn_seed_makes_standalone_dropout_reproducible():
+    x = np.ones((2, 3, 4), "float32")
+    B = mlfront.backend.get()
+    runs = []
+    for _ in range(2):
+        mlfront.utils.set_random_seed(14)
+        layer = layers.GRU(3, dropout=0.5, seed=5)
+        runs.append(B.to_numpy(layer(x, training=True)))
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-6)
+    assert layer.get_config()["seed"] == 5
+
+
+def test_keras2_initial_weights_argument():
+    kernel, bias = np.arange(6, dtype="float32").reshape(3, 2), np.array([1.0, -1.0], "float32")
+    layer = layers.Dense(2, weights=[kernel, bias])
+    model = mlfront.Sequential([mlfront.Input((3,)), layer])
+    np.testing.assert_array_equal(layer.get_weights()[0], kernel)
+    np.testing.assert_allclose(model.predict(np.ones((1, 3), "float32"), verbose=0), [[7.0, 8.0]])
+    with pytest.raises(ValueError, match="set_weights expected a list of 2"):
+        mlfront.Sequential([mlfront.Input((3,)), layers.Dense(2, weights=[kernel])])
+
+
+def test_keras2_backend_functions_take_numpy_dtypes_python_numbers_and_masks():
+    """What Keras 2's mnist_siamese example writes: K.cast(.., y_true.dtype), K.maximum(x, 0), K.mean(bool)."""
+    from mlfront import backend as K
+    x = K.constant([0.2, 0.7])
+    np.testing.assert_array_equal(K.get_value(K.cast(x < 0.5, x.dtype)), [1.0, 0.0])
+    for dtype in (np.float32, np.dtype("float32"), "float32"):
+        assert K.dtype(K.zeros((2,), dtype=dtype)) == "float32"
+        assert K.dtype(K.random_normal((2,), dtype=dtype)) == "float32"
+    np.testing.assert_allclose(K.get_value(K.maximum(K.constant([-1.0, 2.0]), 0)), [0.0, 2.0])
+    np.testing.assert_allclose(K.get_value(K.minimum(0, K.constant([-1.0, 2.0]))), [-1.0, 0.0])
+    assert K.dtype(K.maximum(K.constant([-1.0, 2.0]), 0)) == "float32"
+    np.testing.assert_allclose(K.get_value(K.mean(x > 0.5)), 0.5)
+    np.testing.assert_allclose(K.get_value(K.var(x > 0.5)), 0.25)
+    assert K.dtype(K.std(x > 0.5)) == "float32"

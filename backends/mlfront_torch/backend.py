@@ -36,9 +36,13 @@ class TorchBackend(Backend):
     def __init__(self):
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
+    def _dtype(self, dtype):
+        """torch's dtype for a dtype name, a NumPy dtype / type or a torch dtype (Keras code passes all)."""
+        return DTYPES[dtype] if type(dtype) is str else DTYPES[self.standardize_dtype(dtype)]
+
     # creation and conversion
     def convert(self, x, dtype=None):
-        dtype = DTYPES[dtype] if dtype else None
+        dtype = self._dtype(dtype) if dtype else None
         if isinstance(x, torch.Tensor):
             return x if dtype is None or x.dtype == dtype else x.to(dtype)
         if isinstance(x, np.ndarray):
@@ -58,21 +62,21 @@ class TorchBackend(Backend):
         return isinstance(x, torch.Tensor)
 
     def zeros(self, shape, dtype="float32"):
-        return torch.zeros(tuple(shape), dtype=DTYPES[dtype], device=self.device)
+        return torch.zeros(tuple(shape), dtype=self._dtype(dtype), device=self.device)
 
     def ones(self, shape, dtype="float32"):
-        return torch.ones(tuple(shape), dtype=DTYPES[dtype], device=self.device)
+        return torch.ones(tuple(shape), dtype=self._dtype(dtype), device=self.device)
 
     def full(self, shape, value, dtype="float32"):
-        return torch.full(tuple(shape), value, dtype=DTYPES[dtype], device=self.device)
+        return torch.full(tuple(shape), value, dtype=self._dtype(dtype), device=self.device)
 
     def arange(self, start, stop=None, step=1, dtype="int32"):
         if stop is None:
             start, stop = 0, start
-        return torch.arange(start, stop, step, dtype=DTYPES[dtype], device=self.device)
+        return torch.arange(start, stop, step, dtype=self._dtype(dtype), device=self.device)
 
     def cast(self, x, dtype):
-        return x.to(DTYPES[dtype])
+        return x.to(self._dtype(dtype))
 
     def dtype(self, x):
         return DTYPE_NAMES[x.dtype]
@@ -170,7 +174,7 @@ class TorchBackend(Backend):
         return torch.broadcast_to(x, tuple(shape))
 
     def one_hot(self, indices, num_classes, dtype="float32"):
-        return F.one_hot(indices.long(), num_classes).to(DTYPES[dtype])
+        return F.one_hot(indices.long(), num_classes).to(self._dtype(dtype))
 
     def top_k(self, x, k):
         values, indices = torch.topk(x, k, dim=-1)
@@ -199,11 +203,11 @@ class TorchBackend(Backend):
         return torch.Generator(device=self.device).manual_seed(key)
 
     def random_uniform(self, key, shape, minval=0.0, maxval=1.0, dtype="float32"):
-        sample = torch.rand(tuple(shape), generator=self._generator(key), dtype=DTYPES[dtype], device=self.device)
+        sample = torch.rand(tuple(shape), generator=self._generator(key), dtype=self._dtype(dtype), device=self.device)
         return sample * (maxval - minval) + minval if (minval, maxval) != (0.0, 1.0) else sample
 
     def random_normal(self, key, shape, mean=0.0, stddev=1.0, dtype="float32"):
-        sample = torch.randn(tuple(shape), generator=self._generator(key), dtype=DTYPES[dtype], device=self.device)
+        sample = torch.randn(tuple(shape), generator=self._generator(key), dtype=self._dtype(dtype), device=self.device)
         return sample * stddev + mean if (mean, stddev) != (0.0, 1.0) else sample
 
     def dropout(self, key, x, rate):
@@ -396,7 +400,7 @@ class TorchBackend(Backend):
     def eye(self, N, M=None, k=0, dtype="float32"):
         if k:  # torch.eye has no diagonal offset
             return super().eye(N, M, k, dtype)
-        return torch.eye(N, N if M is None else M, dtype=DTYPES[dtype], device=self.device)
+        return torch.eye(N, N if M is None else M, dtype=self._dtype(dtype), device=self.device)
 
     def scatter(self, indices, values, shape):
         out = torch.zeros(tuple(shape), dtype=values.dtype, device=values.device)

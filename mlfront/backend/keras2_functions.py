@@ -302,8 +302,12 @@ def set_value(x, value):
 
 # ---------------------------------------------------------------------------------------------- reductions
 def _reduction(method, what):
+    averages = method in ("mean", "var", "std")
+
     def reduce(x, axis=None, keepdims=False):
         x = _t(x)
+        if averages and _get().dtype(x) == "bool":  # as Keras 2: the mean of a mask is a fraction
+            x = _get().cast(x, floatx())
         return getattr(_get(), method)(x, axis=_axis(axis, len(_get().shape(x))), keepdims=keepdims)
     reduce.__name__ = reduce.__qualname__ = method
     reduce.__doc__ = (f"The {what} of `x` over `axis` (an int, a list of ints, or None for every axis); "
@@ -414,14 +418,27 @@ less = _comparison("less", lambda x, y: x < y)
 less_equal = _comparison("less_equal", lambda x, y: x <= y)
 
 
+def _operands(x, y):
+    """`x` and `y` as arrays; a Python number takes the other operand's dtype, as TensorFlow converts it."""
+    B = _get()
+    if isinstance(y, (int, float)) and not isinstance(y, bool) and not isinstance(x, (int, float)):
+        x = _t(x)
+        if isinstance(y, int) or B.dtype(x).startswith(("float", "bfloat")):
+            return x, B.convert(np.asarray(y, B.dtype(x)))
+    if isinstance(x, (int, float)) and not isinstance(x, bool) and not isinstance(y, (int, float)):
+        y, x = _operands(y, x)
+        return x, y
+    return _t(x), _t(y)
+
+
 def maximum(x, y):
     """Elementwise maximum."""
-    return _get().maximum(_t(x), _t(y))
+    return _get().maximum(*_operands(x, y))
 
 
 def minimum(x, y):
     """Elementwise minimum."""
-    return _get().minimum(_t(x), _t(y))
+    return _get().minimum(*_operands(x, y))
 
 
 def sin(x):

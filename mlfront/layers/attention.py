@@ -6,7 +6,7 @@ from mlfront import backend as _backend
 from mlfront import constraints as _constraints
 from mlfront import regularizers as _regularizers
 from mlfront.layers import graph as _graph
-from mlfront.layers.base import Layer, _shape_of, next_key, resolve_training, serialized
+from mlfront.layers.base import Layer, _shape_of, check_seed, next_key, positive_int, resolve_training, serialized
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -53,9 +53,8 @@ class MultiHeadAttention(Layer):
             raise NotImplementedError(f"MultiHeadAttention '{self.name}': use_gate={use_gate!r} / sliding_window="
                                       f"{sliding_window!r} are not supported; only False / None are.")
         for arg, value in (("num_heads", num_heads), ("key_dim", key_dim), ("value_dim", value_dim)):
-            if value is not None and (not isinstance(value, int) or value <= 0):
-                raise ValueError(f"MultiHeadAttention '{self.name}': `{arg}` must be a positive integer, "
-                                 f"got {value!r}.")
+            if value is not None:
+                positive_int(value, arg, f"MultiHeadAttention '{self.name}'")
         if not 0 <= dropout < 1:
             raise ValueError(f"MultiHeadAttention '{self.name}': `dropout` must be in [0, 1), got {dropout!r}.")
         if isinstance(output_shape, (list, tuple)):
@@ -63,9 +62,9 @@ class MultiHeadAttention(Layer):
                 raise ValueError(f"MultiHeadAttention '{self.name}': only a single output size is supported, got "
                                  f"output_shape={output_shape!r}.")
             output_shape = output_shape[0]
-        self.num_heads = num_heads
-        self.key_dim = key_dim
-        self.value_dim = value_dim or key_dim
+        self.num_heads = int(num_heads)
+        self.key_dim = int(key_dim)
+        self.value_dim = int(value_dim or key_dim)
         self.dropout = float(dropout)
         self.use_bias = use_bias
         self.output_shape = output_shape
@@ -78,7 +77,7 @@ class MultiHeadAttention(Layer):
         self.activity_regularizer = _regularizers.get(activity_regularizer)
         self.kernel_constraint = _constraints.get(kernel_constraint)
         self.bias_constraint = _constraints.get(bias_constraint)
-        self.seed = seed
+        self.seed = check_seed(seed, f"MultiHeadAttention '{self.name}'")  # seeds standalone calls' dropout
         self._symbolic_scores = False
 
     # ------------------------------------------------------------------ weights
@@ -176,7 +175,7 @@ class MultiHeadAttention(Layer):
         weights = self._masked_softmax(B, scores, mask)
         dropped = weights
         if self.dropout and resolve_training(training):
-            dropped = B.dropout(next_key(), weights, self.dropout)
+            dropped = B.dropout(next_key(self), weights, self.dropout)
         attended = B.einsum(self._combine_equation, dropped, v)
         output = B.einsum(self._project_out, attended, self.output_kernel.value)
         if self.use_bias:

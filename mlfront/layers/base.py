@@ -1,6 +1,7 @@
 """`Layer`, the base class of every layer and model."""
 
 import math
+import numbers
 import threading
 
 import numpy as np
@@ -47,10 +48,53 @@ def resolve_training(training):
     return _context.current()[0] if training is None else bool(training)
 
 
-def next_key():
-    """A fresh random key for a random layer, from the active key stream (or a new one outside fit)."""
+def next_key(layer=None):
+    """A fresh random key for a random layer: from the active key stream (the training step's, so the compiled
+    step stays pure); outside a step, from the layer's own stream seeded by its `seed` (so standalone calls are
+    reproducible, as in Keras), or from a new stream when it has none. Inside `fit`, the global seed
+    (`mlfront.utils.set_random_seed`) makes the masks reproducible."""
     stream = _context.current()[1]
-    return (stream or KeyStream()).next()
+    seed = getattr(layer, "seed", None)
+    if stream is not None or seed is None:
+        return (stream or KeyStream()).next()
+    B = _backend.get()
+    own = getattr(layer, "_seeded_key", None)
+    key, sub = B.rng_split(B.rng_key(int(seed)) if own is None else own, 2)
+    # The seeded stream advances only on concrete keys: traced without a step's stream (mlfront.jit with no
+    # seed), the layer bakes in a fixed key rather than keep a traced one.
+    if _concrete(key):
+        layer._seeded_key = key
+    return sub
+
+
+def _concrete(key):
+    """Whether a random key is known now (not a value traced inside a compiled function)."""
+    if isinstance(key, (int, np.integer)):  # torch's keys are plain ints
+        return True
+    try:
+        _backend.get().to_numpy(key)
+        return True
+    except (TypeError, NotImplementedError, AttributeError):  # a jax tracer / a symbolic tf.Tensor
+        return False
+
+
+def is_int(value):
+    """True for an int, NumPy integers included (Keras 2 scripts compute sizes with NumPy), but not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def positive_int(value, name, owner):
+    """`value` as a Python int > 0; a clear error naming `owner`'s argument `name` otherwise."""
+    if not is_int(value) or value <= 0:
+        raise ValueError(f"{owner}: `{name}` must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def check_seed(seed, owner):
+    """`seed` as an int (or None), as Keras's random layers take it."""
+    if seed is not None and not is_int(seed):
+        raise ValueError(f"{owner}: `seed` must be an int or None, got {seed!r}.")
+    return None if seed is None else int(seed)
 
 
 class _graph_attribute:
@@ -116,6 +160,7 @@ class Layer:
         trainable: whether the layer's weights are trained.
         activity_regularizer: a regularizer of the layer's outputs; its penalty, divided by the batch size,
             is added to the loss (through `add_loss`), as in Keras.
+        weights: Keras 2: the layer's initial weights (as `get_weights` lists them), set once it is built.
         dtype: compute dtype ("float32").
         input_shape / input_dim / batch_input_shape: on a model's first layer, the input shape (without the
             batch dimension for `input_shape`).
@@ -124,7 +169,7 @@ class Layer:
     _reads_indices = False  # True for layers whose inputs are integer indices (Embedding): not cast to float
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
-                 batch_input_shape=None, batch_size=None, activity_regularizer=None, **kwargs):
+                 batch_input_shape=None, batch_size=None, activity_regularizer=None, weights=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}.")
         self.name = name or unique_name(snake_case(type(self).__name__))
@@ -136,6 +181,7 @@ class Layer:
         self._losses = []  # from add_loss during the current outermost call
         self._input_free_losses = []  # zero-argument callables given to add_loss (Keras 2), read at each step
         self._added_metrics = {}  # name -> Mean, from Keras 2's add_metric
+        self._initial_weights = None if weights is None else [np.asarray(w) for w in weights]
         if activity_regularizer is not None:  # its penalty on the outputs joins the loss (see __call__)
             self.activity_regularizer = _regularizers.get(activity_regularizer)
         if batch_input_shape is not None:
@@ -328,6 +374,9 @@ class Layer:
         if not self.built:
             self.build(input_shape)
             self.built = True
+            if self._initial_weights is not None:
+                weights, self._initial_weights = self._initial_weights, None
+                self.set_weights(weights)
 
     def __call__(self, inputs, *args, **kwargs):
         if _graph.is_symbolic(inputs):
@@ -513,7 +562,7 @@ def nested_layers(layer):
 
 
 def _as_tuple(shape):
-    return (shape,) if isinstance(shape, int) else tuple(shape)
+    return (int(shape),) if is_int(shape) else tuple(None if d is None else int(d) if is_int(d) else d for d in shape)
 
 
 def _is_shape_list(shape):

@@ -7,15 +7,15 @@ from mlfront import initializers as _initializers
 from mlfront import regularizers as _regularizers
 from mlfront.backend import config as _config
 from mlfront.backend.base import conv_output_length, conv_transpose_output_length
-from mlfront.layers.base import Layer, serialized
+from mlfront.layers.base import Layer, is_int, positive_int, serialized
 
 
 def normalize_tuple(value, rank, name, layer):
     """`value` (an int or a sequence of `rank` ints) as a tuple of `rank` ints; errors name the argument."""
-    values = (value,) * rank if isinstance(value, int) else tuple(value)
-    if len(values) != rank or not all(isinstance(v, int) and v >= 0 for v in values):
+    values = (value,) * rank if is_int(value) else tuple(value) if isinstance(value, (list, tuple)) else None
+    if values is None or len(values) != rank or not all(is_int(v) and v >= 0 for v in values):
         raise ValueError(f"{layer}: `{name}` must be an int or a tuple of {rank} non-negative ints, got {value!r}.")
-    return values
+    return tuple(int(v) for v in values)
 
 
 def normalize_data_format(data_format, layer):
@@ -84,8 +84,7 @@ class BaseConv(Layer):
                  **kwargs):
         super().__init__(**kwargs)
         kind = f"{type(self).__name__} '{self.name}'"
-        if not isinstance(filters, int) or filters <= 0:
-            raise ValueError(f"{kind}: `filters` must be a positive integer, got {filters!r}.")
+        filters = positive_int(filters, "filters", kind)
         if groups != 1:
             raise ValueError(f"{kind}: only `groups=1` is supported, got {groups!r}.")
         self.filters = filters

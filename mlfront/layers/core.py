@@ -8,7 +8,7 @@ from mlfront import constraints as _constraints
 from mlfront import initializers as _initializers
 from mlfront import regularizers as _regularizers
 from mlfront.backend import config as _config
-from mlfront.layers.base import Layer, next_key, resolve_training, serialized
+from mlfront.layers.base import Layer, check_seed, is_int, next_key, positive_int, resolve_training, serialized
 from mlfront.layers.graph import Node, SymbolicTensor
 
 
@@ -27,7 +27,7 @@ class InputLayer(Layer):
             shape = shape if shape is not None else input_shape
             if shape is None:
                 raise ValueError("Input: give `shape` (without the batch dimension) or `batch_shape`.")
-            shape = (shape,) if isinstance(shape, int) else tuple(shape)
+            shape = (int(shape),) if is_int(shape) else tuple(int(d) if is_int(d) else d for d in shape)
             batch_shape = (batch_size,) + shape
         for flag, value in (("sparse", sparse), ("ragged", ragged), ("optional", optional)):
             if value:
@@ -83,9 +83,7 @@ class Dense(Layer):
                  **kwargs):
         super().__init__(**kwargs)
         _no_quantization(self, quantization_config)
-        if not isinstance(units, int) or units <= 0:
-            raise ValueError(f"Dense '{self.name}': `units` must be a positive integer, got {units!r}.")
-        self.units = units
+        self.units = positive_int(units, "units", f"Dense '{self.name}'")
         self.activation = _activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = _initializers.get(kernel_initializer)
@@ -156,7 +154,8 @@ class Dropout(Layer):
         rate: the fraction of inputs dropped, in [0, 1).
         noise_shape: the shape of the keep/drop mask, broadcast over the input (e.g. `(batch, 1, features)`
             drops the same features at every time step); None entries take the input's size.
-        seed: kept in the config (the training step's key stream supplies the randomness).
+        seed: seeds the layer's own random stream for calls outside a training step (reproducible standalone
+            masks, as in Keras); inside `fit` the step's key stream (from the global seed) supplies them.
     """
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
@@ -165,7 +164,7 @@ class Dropout(Layer):
             raise ValueError(f"Dropout '{self.name}': `rate` must be in [0, 1), got {rate!r}.")
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
-        self.seed = seed
+        self.seed = check_seed(seed, f"Dropout '{self.name}'")
         self.supports_masking = True
 
     def call(self, inputs, training=None):
@@ -173,10 +172,10 @@ class Dropout(Layer):
             return inputs
         B = _backend.get()
         if self.noise_shape is None:
-            return B.dropout(next_key(), inputs, self.rate)
+            return B.dropout(next_key(self), inputs, self.rate)
         # one keep/drop draw per entry of noise_shape (None: the input's size), broadcast over the rest
         shape = tuple(size if n is None else n for n, size in zip(self.noise_shape, B.shape(inputs)))
-        keep = B.random_uniform(next_key(), shape, dtype=B.dtype(inputs)) >= self.rate
+        keep = B.random_uniform(next_key(self), shape, dtype=B.dtype(inputs)) >= self.rate
         return B.where(keep, inputs / (1.0 - self.rate), B.zeros_like(inputs))
 
     def compute_output_shape(self, input_shape):

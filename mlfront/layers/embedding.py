@@ -4,7 +4,7 @@ from mlfront import backend as _backend
 from mlfront import constraints as _constraints
 from mlfront import initializers as _initializers
 from mlfront import regularizers as _regularizers
-from mlfront.layers.base import Layer
+from mlfront.layers.base import Layer, positive_int
 from mlfront.layers.core import _no_quantization, serialized
 
 
@@ -35,10 +35,8 @@ class Embedding(Layer):
             kwargs["input_shape"] = (input_length,) if isinstance(input_length, int) else tuple(input_length)
         super().__init__(**kwargs)
         _no_quantization(self, quantization_config)
-        for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"Embedding '{self.name}': `{arg}` must be a positive integer, got {value!r}.")
-        self.input_dim, self.output_dim = input_dim, output_dim
+        self.input_dim = positive_int(input_dim, "input_dim", f"Embedding '{self.name}'")
+        self.output_dim = positive_int(output_dim, "output_dim", f"Embedding '{self.name}'")
         self.embeddings_initializer = embeddings_initializer
         self.embeddings_regularizer = embeddings_regularizer
         self.embeddings_constraint = _constraints.get(embeddings_constraint)

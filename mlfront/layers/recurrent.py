@@ -12,7 +12,7 @@ from mlfront import activations as _activations
 from mlfront import backend as _backend
 from mlfront import constraints as _constraints
 from mlfront import initializers as _initializers
-from mlfront.layers.base import Layer, next_key, resolve_training, serialized
+from mlfront.layers.base import Layer, check_seed, next_key, positive_int, resolve_training, serialized
 from mlfront.saving.serialization import (deserialize_keras_object, expect_instance, layer_objects,
                                           serialize_keras_object)
 
@@ -30,6 +30,7 @@ class _Recurrent(Layer):
         kernel_constraint / recurrent_constraint / bias_constraint: projections applied to the weights after
             each optimizer step.
         dropout: fraction of the inputs dropped in training (one mask per sequence).
+        seed: seeds the layer's own random stream for its dropout masks in calls outside a training step.
         recurrent_dropout: fraction of the previous state dropped before the recurrent product in training
             (one mask per sequence).
         return_sequences: return the output of every step (batch, time, units) rather than the last one.
@@ -59,11 +60,8 @@ class _Recurrent(Layer):
             kwargs["input_shape"] = (input_length, input_dim)  # Keras 2 spelling
         super().__init__(**kwargs)
         kind = type(self).__name__
-        if seed is not None:  # Keras 3 configs carry `seed` (None there)
-            raise NotImplementedError(f"{kind} '{self.name}': seed={seed!r} (a fixed seed for the dropout masks) is "
-                                      f"not supported; only None is.")
-        if not isinstance(units, int) or units <= 0:
-            raise ValueError(f"{kind} '{self.name}': `units` must be a positive integer, got {units!r}.")
+        self.seed = check_seed(seed, f"{kind} '{self.name}'")  # seeds standalone calls' dropout masks
+        units = positive_int(units, "units", f"{kind} '{self.name}'")
         if time_major:
             raise NotImplementedError(f"{kind} '{self.name}': `time_major=True` (Keras 2) is not supported; "
                                       f"pass inputs as (batch, time, features).")
@@ -146,7 +144,7 @@ class _Recurrent(Layer):
 
     def _dropout_mask(self, batch, size, rate):
         B = _backend.get()
-        return B.dropout(next_key(), B.ones((batch, size)), rate)
+        return B.dropout(next_key(self), B.ones((batch, size)), rate)
 
     def call(self, inputs, initial_state=None, mask=None, training=None):
         B = _backend.get()
@@ -201,7 +199,7 @@ class _Recurrent(Layer):
                                kernel_constraint=self.kernel_constraint,
                                recurrent_constraint=self.recurrent_constraint,
                                bias_constraint=self.bias_constraint),
-                  "dropout": self.dropout, "seed": None,
+                  "dropout": self.dropout, "seed": self.seed,
                   "recurrent_dropout": self.recurrent_dropout, "return_sequences": self.return_sequences,
                   "return_state": self.return_state, "go_backwards": self.go_backwards,
                   "stateful": self.stateful, "unroll": self.unroll,

@@ -4,7 +4,7 @@ import inspect
 import math
 
 from mlfront import backend as _backend
-from mlfront.layers.base import Layer
+from mlfront.layers.base import Layer, positive_int
 from mlfront.saving import serialization as _serialization
 
 
@@ -86,9 +86,7 @@ class RepeatVector(Layer):
 
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(n, int) or n <= 0:
-            raise ValueError(f"RepeatVector '{self.name}': `n` must be a positive integer, got {n!r}.")
-        self.n = n
+        self.n = positive_int(n, "n", f"RepeatVector '{self.name}'")
 
     def _check_rank(self, rank):
         if rank != 2:

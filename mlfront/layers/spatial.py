@@ -3,24 +3,24 @@
 import numpy as np
 
 from mlfront import backend as _backend
-from mlfront.layers.base import Layer
+from mlfront.layers.base import Layer, is_int, positive_int
 from mlfront.layers.convolutional import normalize_data_format, normalize_tuple
 
 
 def _pairs(value, rank, name, layer):
     """`value` as `rank` (before, after) pairs: an int, `rank` ints (symmetric) or `rank` pairs (rank 1: one pair)."""
-    if rank == 1 and not isinstance(value, int):
+    if rank == 1 and not is_int(value):
         value = (tuple(value),)
-    if isinstance(value, int):
+    if is_int(value):
         value = (value,) * rank
     value = tuple(value)
     if len(value) != rank:
         raise ValueError(f"{layer}: `{name}` must be an int, {rank} ints or {rank} (before, after) pairs, "
                          f"got {value!r}.")
-    pairs = tuple((v, v) if isinstance(v, int) else tuple(v) for v in value)
-    if not all(len(p) == 2 and all(isinstance(i, int) and i >= 0 for i in p) for p in pairs):
+    pairs = tuple((v, v) if is_int(v) else tuple(v) for v in value)
+    if not all(len(p) == 2 and all(is_int(i) and i >= 0 for i in p) for p in pairs):
         raise ValueError(f"{layer}: `{name}` must hold non-negative ints, got {value!r}.")
-    return pairs
+    return tuple((int(a), int(b)) for a, b in pairs)
 
 
 class _Spatial(Layer):

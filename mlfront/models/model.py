@@ -33,6 +33,11 @@ class Model(Trainer, Layer):
         Layer.__init__(self, name=name, trainable=trainable, **kwargs)
 
     def __call__(self, inputs, *args, **kwargs):
+        if _holds_numpy(inputs) and not self._has_host_layers:
+            # `model(x)` on NumPy data casts boolean / integer arrays as fit and predict do (float where the
+            # model reads floats), so the engine never sees a boolean matmul.
+            from mlfront.training import input_dtypes
+            inputs = input_dtypes.cast_structure(inputs, input_dtypes.input_spec(self))
         if self._has_host_layers and not host_inputs_are_ready() and not _graph.is_symbolic(inputs):
             # Called on raw data: the host layers first (NumPy), then the rest as in the compiled steps.
             inputs = self.host_preprocess(inputs)
@@ -93,9 +98,10 @@ class Model(Trainer, Layer):
 
     # ------------------------------------------------------------------ summary and weights
     def summary(self, line_length=None, positions=None, print_fn=None):
-        """Print the layers, their output shapes and parameter counts, in Keras's table layout."""
+        """Print the layers, their output shapes and parameter counts, in Keras's table layout (`line_length`
+        wide, columns ending at `positions`: fractions of the width or characters, as in Keras)."""
         from mlfront.models.summary import format_summary
-        (print_fn or print)(format_summary(self, line_length))
+        (print_fn or print)(format_summary(self, line_length, positions))
 
     def _maybe_build(self, input_shape):
         if not self.built:
@@ -208,6 +214,13 @@ class Model(Trainer, Layer):
             from mlfront.models.functional import Functional
             return Functional.from_config(config, custom_objects=custom_objects)
         return cls(**config)
+
+
+def _holds_numpy(inputs):
+    if isinstance(inputs, np.ndarray):
+        return True
+    values = inputs.values() if isinstance(inputs, dict) else inputs if isinstance(inputs, (list, tuple)) else ()
+    return any(isinstance(v, np.ndarray) for v in values)
 
 
 def host_array(value, batch_shape):

@@ -15,8 +15,33 @@ def _count(variables):
     return sum(math.prod(v.shape) for v in variables)
 
 
-def format_summary(model, line_length=None):
+def _column_widths(default, line_length, positions):
+    if line_length is not None and (isinstance(line_length, bool) or not isinstance(line_length, int)
+                                    or line_length < 20):
+        raise ValueError(f"summary: `line_length` must be an int >= 20, got {line_length!r}.")
+    if positions is None:
+        if line_length is None:
+            return default
+        total = sum(default)
+        positions = [sum(default[:i + 1]) / total for i in range(len(default))]
+    positions = list(positions)
+    if len(positions) != len(default) or not all(isinstance(p, (int, float)) for p in positions):
+        raise ValueError(f"summary: `positions` must hold {len(default)} numbers (the right edge of each column), "
+                         f"got {positions!r}.")
+    width = line_length or sum(default) + 1
+    if all(p <= 1 for p in positions):
+        positions = [int(width * p) for p in positions]
+    edges = [0] + [int(p) for p in positions]
+    if any(b - a < 2 for a, b in zip(edges, edges[1:])):
+        raise ValueError(f"summary: `positions` must increase by at least 2 characters, got {positions!r}.")
+    return [b - a for a, b in zip(edges, edges[1:])]
+
+
+def format_summary(model, line_length=None, positions=None):
     """The summary table as a string. Functional models add a "Connected to" column.
+
+    `line_length` is the width of the table and `positions` the right edge of each column, as fractions of
+    `line_length` (all <= 1) or in characters, as in Keras.
 
     `model.summary_rows()`, when the model has it, gives (name (type), output shape, params, connected to) per
     layer; "connected to" is None, a string or a list of strings.
@@ -26,7 +51,7 @@ def format_summary(model, line_length=None):
          if hasattr(model, "layer_output_shape") else "?", layer.count_params() if layer.built else 0, None)
         for layer in model.layers]
     connected = any(row[3] is not None for row in rows)
-    widths = [29, 26, 10] + ([35] if connected else [])
+    widths = _column_widths([29, 26, 10] + ([35] if connected else []), line_length, positions)
     line_length = line_length or sum(widths) + 1
     titles = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if connected else [])
 

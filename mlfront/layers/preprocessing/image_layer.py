@@ -6,14 +6,10 @@ Random layers draw from the training step's key stream, as Dropout does, so `fit
 `mlfront.utils.set_random_seed`; outside a step, a layer built with a `seed` draws from its own seeded stream.
 """
 
-import numbers
 
 from mlfront import backend as _backend
-from mlfront.backend import context as _context
-from mlfront.layers.base import Layer, resolve_training
+from mlfront.layers.base import Layer, check_seed, next_key, resolve_training
 from mlfront.layers.convolutional import from_channels_last, normalize_data_format, to_channels_last
-from mlfront.layers.preprocessing.concrete import concrete_values
-from mlfront.random import KeyStream
 
 
 class ImagePreprocessingLayer(Layer):
@@ -71,26 +67,14 @@ class RandomImageLayer(ImagePreprocessingLayer):
 
     def __init__(self, seed=None, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
-        if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)):
-            raise ValueError(f"{self.label}: `seed` must be an int or None, got {seed!r}.")
-        self.seed = None if seed is None else int(seed)
-        self._own_key = None
+        self.seed = check_seed(seed, self.label)
 
     def active(self, training):
         return resolve_training(training)
 
     def next_key(self):
         """A fresh random key: from the running step's stream, else the layer's seeded stream, else a new one."""
-        B = _backend.get()
-        stream = _context.current()[1]
-        if stream is not None or self.seed is None:
-            return (stream or KeyStream()).next()
-        # The seeded stream advances only on concrete keys: traced without a step's stream (mlfront.jit with no
-        # seed), the layer bakes in a fixed key rather than keep a traced one.
-        key, sub = B.rng_split(B.rng_key(self.seed) if self._own_key is None else self._own_key, 2)
-        if concrete_values(key) is not None:
-            self._own_key = key
-        return sub
+        return next_key(self)
 
     def uniform(self, shape, low, high):
         """Uniform float32 samples in [low, high) from a fresh key (exactly `low` when `low == high`)."""
