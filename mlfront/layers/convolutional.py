@@ -47,6 +47,18 @@ def spatial_and_channels(shape, data_format):
     return (shape[1:-1], shape[-1]) if data_format == "channels_last" else (shape[2:], shape[1])
 
 
+def check_output_size(kind, input_shape, output_spatial, arguments):
+    """`output_spatial` as a tuple, or a ValueError when a known length is zero or negative (a kernel or pool
+    window larger than its padded input, a cropping that removes a whole axis), naming the layer `kind`, the
+    input shape and the `arguments` (a dict, e.g. kernel_size / strides / padding) that gave it."""
+    output_spatial = tuple(output_spatial)
+    if any(n is not None and n <= 0 for n in output_spatial):
+        given = ", ".join(f"{name}={value!r}" for name, value in arguments.items())
+        raise ValueError(f"{kind}: computed output size would be zero or negative: spatial output size "
+                         f"{output_spatial} for input shape {tuple(input_shape)} with {given}.")
+    return output_spatial
+
+
 def with_channels(batch, spatial, channels, data_format):
     """A full shape from its parts in `data_format`."""
     spatial = tuple(spatial)
@@ -131,8 +143,9 @@ class BaseConv(Layer):
 
     def _input_channels(self, input_shape):
         if len(input_shape) != self.rank + 2:
-            raise ValueError(f"{self._kind()}: expected inputs of rank {self.rank + 2} (batch, {self.rank} spatial "
-                             f"axes, channels), got shape {tuple(input_shape)}.")
+            raise ValueError(f"{self._kind()}: expected ndim={self.rank + 2} (inputs of rank {self.rank + 2}: "
+                             f"batch, {self.rank} spatial axes, channels), found ndim={len(input_shape)}: input "
+                             f"shape {tuple(input_shape)}.")
         channels = spatial_and_channels(input_shape, self.data_format)[1]
         if channels is None:
             raise ValueError(f"{self._kind()}: the channel dimension of the input must be known, got shape "
@@ -141,6 +154,9 @@ class BaseConv(Layer):
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
+        self._output_spatial(input_shape)  # a kernel larger than its padded input fails here, before any weight
+        # sizes unknown now (an Input of shape (None, None, c)) are checked on each call's concrete shape
+        self._check_calls = any(n is None for n in spatial_and_channels(input_shape, self.data_format)[0])
         self.input_channels = channels
         # Keras layouts: conv (*kernel_size, in, out); transposed conv (*kernel_size, out, in)
         pair = (self.filters, channels) if self.transpose else (channels, self.filters)
@@ -152,6 +168,8 @@ class BaseConv(Layer):
 
     def call(self, inputs):
         B = _backend.get()
+        if getattr(self, "_check_calls", False):  # shapes are static even while tracing: no cost per step
+            self._output_spatial(B.shape(inputs))
         x = to_channels_last(B, inputs, self.data_format)
         if self.transpose:
             y = B.conv_transpose(x, self.kernel.value, self.strides, self.padding, self.output_padding,
@@ -170,15 +188,22 @@ class BaseConv(Layer):
         if self.built and channels != self.input_channels:
             raise ValueError(f"{self._kind()}: expected {self.input_channels} input channels, got shape "
                              f"{tuple(input_shape)}.")
+        return with_channels(input_shape[0], self._output_spatial(input_shape), self.filters, self.data_format)
+
+    def _output_spatial(self, input_shape):
+        """The output's spatial lengths (None where the input's is unknown); an error when one is not positive."""
         spatial = spatial_and_channels(input_shape, self.data_format)[0]
+        arguments = {"kernel_size": self.kernel_size, "strides": self.strides,
+                     "dilation_rate": self.dilation_rate, "padding": self.padding}
         if self.transpose:
             paddings = self.output_padding or (None,) * self.rank
             out = [conv_transpose_output_length(n, k, s, self.padding, p, d) for n, k, s, p, d in
                    zip(spatial, self.kernel_size, self.strides, paddings, self.dilation_rate)]
+            arguments["output_padding"] = self.output_padding
         else:
             out = [conv_output_length(n, k, s, self.padding, d)
                    for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate)]
-        return with_channels(input_shape[0], out, self.filters, self.data_format)
+        return check_output_size(self._kind(), input_shape, out, arguments)
 
     def get_config(self):
         config = {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,

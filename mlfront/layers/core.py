@@ -96,6 +96,9 @@ class Dense(Layer):
         self.supports_masking = True
 
     def build(self, input_shape):
+        if len(input_shape) < 2:
+            raise ValueError(f"Dense '{self.name}': expected min_ndim=2 (batch, ..., features), found "
+                             f"ndim={len(input_shape)}: input shape {tuple(input_shape)}.")
         input_dim = input_shape[-1]
         if input_dim is None:
             raise ValueError(f"Dense '{self.name}': the last dimension of the input must be known, "

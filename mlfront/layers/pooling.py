@@ -3,8 +3,15 @@
 from mlfront import backend as _backend
 from mlfront.backend.base import conv_output_length
 from mlfront.layers.base import Layer
-from mlfront.layers.convolutional import (from_channels_last, normalize_data_format, normalize_tuple,
-                                          spatial_and_channels, to_channels_last, with_channels)
+from mlfront.layers.convolutional import (check_output_size, from_channels_last, normalize_data_format,
+                                          normalize_tuple, spatial_and_channels, to_channels_last, with_channels)
+
+
+def _check_ndim(layer, input_shape):
+    if len(input_shape) != layer.rank + 2:
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': expected ndim={layer.rank + 2} (inputs of rank "
+                         f"{layer.rank + 2}: batch, {layer.rank} spatial axes, channels), found "
+                         f"ndim={len(input_shape)}: input shape {tuple(input_shape)}.")
 
 
 class _Pooling(Layer):
@@ -37,16 +44,25 @@ class _Pooling(Layer):
 
     def call(self, inputs):
         B = _backend.get()
+        if self._check_calls:  # input sizes unknown at build: a window larger than this input is an error
+            self.compute_output_shape(B.shape(inputs))
         pool = B.max_pool if self.mode == "max" else B.avg_pool
         x = to_channels_last(B, inputs, self.data_format)
         return from_channels_last(B, pool(x, self.pool_size, self.strides, self.padding), self.data_format)
 
+    _check_calls = False
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)  # a window larger than its padded input fails on the first call
+        self._check_calls = any(n is None for n in spatial_and_channels(input_shape, self.data_format)[0])
+        self.built = True
+
     def compute_output_shape(self, input_shape):
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"{type(self).__name__} '{self.name}': expected inputs of rank {self.rank + 2}, got "
-                             f"shape {tuple(input_shape)}.")
+        _check_ndim(self, input_shape)
         spatial, channels = spatial_and_channels(input_shape, self.data_format)
         out = [conv_output_length(n, p, s, self.padding) for n, p, s in zip(spatial, self.pool_size, self.strides)]
+        out = check_output_size(f"{type(self).__name__} '{self.name}'", input_shape, out,
+                                {"pool_size": self.pool_size, "strides": self.strides, "padding": self.padding})
         return with_channels(input_shape[0], out, channels, self.data_format)
 
     def get_config(self):
@@ -112,6 +128,10 @@ class _GlobalPooling(Layer):
         self.data_format = normalize_data_format(data_format, f"{type(self).__name__} '{self.name}'")
         self.keepdims = bool(keepdims)
 
+    def build(self, input_shape):
+        _check_ndim(self, input_shape)
+        self.built = True
+
     def _spatial_axes(self):
         return tuple(range(1, self.rank + 1)) if self.data_format == "channels_last" \
             else tuple(range(2, self.rank + 2))
@@ -122,9 +142,7 @@ class _GlobalPooling(Layer):
         return reduce(inputs, axis=self._spatial_axes(), keepdims=self.keepdims)
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"{type(self).__name__} '{self.name}': expected inputs of rank {self.rank + 2}, got "
-                             f"shape {tuple(input_shape)}.")
+        _check_ndim(self, input_shape)
         channels = spatial_and_channels(input_shape, self.data_format)[1]
         if self.keepdims:
             return with_channels(input_shape[0], (1,) * self.rank, channels, self.data_format)

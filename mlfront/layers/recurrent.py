@@ -106,10 +106,13 @@ class _Recurrent(Layer):
     def build(self, input_shape):
         if isinstance(input_shape, list):  # [sequences, *initial_states]
             input_shape = input_shape[0]
+        if len(input_shape) != 3:
+            raise ValueError(f"{type(self).__name__} '{self.name}': expected ndim=3 (batch, time, features), found "
+                             f"ndim={len(input_shape)}: input shape {tuple(input_shape)}.")
         input_dim = input_shape[-1]
-        if len(input_shape) != 3 or input_dim is None:
-            raise ValueError(f"{type(self).__name__} '{self.name}': expected inputs of shape (batch, time, features) "
-                             f"with known features, got {tuple(input_shape)}.")
+        if input_dim is None:
+            raise ValueError(f"{type(self).__name__} '{self.name}': the features dimension of the input must be "
+                             f"known, got input shape {tuple(input_shape)}.")
         width = self._gates * self.units
         self.kernel = self.add_weight("kernel", (input_dim, width), self.kernel_initializer,
                                       self.kernel_regularizer, constraint=self.kernel_constraint)

@@ -18,9 +18,12 @@ class Reshape(Layer):
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
         target_shape = tuple(int(d) for d in ((target_shape,) if isinstance(target_shape, int) else target_shape))
-        if sum(d == -1 for d in target_shape) > 1 or any(d < -1 or d == 0 for d in target_shape):
-            raise ValueError(f"Reshape '{self.name}': `target_shape` must hold positive sizes and at most one -1, "
-                             f"got {target_shape}.")
+        if sum(d == -1 for d in target_shape) > 1:
+            raise ValueError(f"Reshape '{self.name}': there must be at most one -1 (unknown dimension) in "
+                             f"`target_shape`, got target_shape={target_shape}.")
+        if any(d < -1 or d == 0 for d in target_shape):
+            raise ValueError(f"Reshape '{self.name}': each dimension in `target_shape` must be a positive integer "
+                             f"or a single -1, got target_shape={target_shape}.")
         self.target_shape = target_shape
 
     def _resolve(self, sample_shape):
@@ -30,8 +33,8 @@ class Reshape(Layer):
         size = math.prod(sample_shape)
         known = math.prod(d for d in self.target_shape if d != -1)
         if (-1 in self.target_shape and size % known) or (-1 not in self.target_shape and size != known):
-            raise ValueError(f"Reshape '{self.name}': cannot reshape samples of shape {tuple(sample_shape)} "
-                             f"({size} entries) to target_shape {self.target_shape}.")
+            raise ValueError(f"Reshape '{self.name}': the total size must be unchanged: cannot reshape samples of "
+                             f"shape {tuple(sample_shape)} ({size} entries) to target_shape {self.target_shape}.")
         return tuple(size // known if d == -1 else d for d in self.target_shape)
 
     def call(self, inputs):
@@ -61,8 +64,8 @@ class Permute(Layer):
 
     def _check_rank(self, rank):
         if rank != len(self.dims) + 1:
-            raise ValueError(f"Permute '{self.name}': dims {self.dims} need inputs of rank {len(self.dims) + 1} "
-                             f"(batch included), got rank {rank}.")
+            raise ValueError(f"Permute '{self.name}': expected ndim={len(self.dims) + 1} (dims {self.dims} need "
+                             f"inputs of rank {len(self.dims) + 1}, batch included), found ndim={rank}.")
 
     def call(self, inputs):
         B = _backend.get()
@@ -90,8 +93,8 @@ class RepeatVector(Layer):
 
     def _check_rank(self, rank):
         if rank != 2:
-            raise ValueError(f"RepeatVector '{self.name}': expected inputs of rank 2 (batch, features), "
-                             f"got rank {rank}.")
+            raise ValueError(f"RepeatVector '{self.name}': expected ndim=2 (inputs of rank 2: batch, features), "
+                             f"found ndim={rank}.")
 
     def call(self, inputs):
         B = _backend.get()

@@ -4,7 +4,7 @@ import numpy as np
 
 from mlfront import backend as _backend
 from mlfront.layers.base import Layer, is_int, positive_int
-from mlfront.layers.convolutional import normalize_data_format, normalize_tuple
+from mlfront.layers.convolutional import check_output_size, normalize_data_format, normalize_tuple
 
 
 def _pairs(value, rank, name, layer):
@@ -42,8 +42,13 @@ class _Spatial(Layer):
 
     def _check_rank(self, input_shape):
         if len(input_shape) != self.rank + 2:
-            raise ValueError(f"{self._kind()}: expected inputs of rank {self.rank + 2}, got shape "
-                             f"{tuple(input_shape)}.")
+            raise ValueError(f"{self._kind()}: expected ndim={self.rank + 2} (inputs of rank {self.rank + 2}: "
+                             f"batch, {self.rank} spatial axes, channels), found ndim={len(input_shape)}: input "
+                             f"shape {tuple(input_shape)}.")
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)  # a wrong rank or an axis cropped away fails on the first call
+        self.built = True
 
     def compute_output_shape(self, input_shape):
         self._check_rank(input_shape)
@@ -118,11 +123,13 @@ class _Cropping(_Spatial):
         self.cropping = _pairs(cropping, self.rank, "cropping", self._kind())
 
     def _length(self, i, length):
-        kept = length - sum(self.cropping[i])
-        if kept <= 0:
-            raise ValueError(f"{self._kind()}: cropping {self.cropping[i]} leaves nothing of an axis of length "
-                             f"{length}.")
-        return kept
+        return length - sum(self.cropping[i])
+
+    def compute_output_shape(self, input_shape):
+        shape = super().compute_output_shape(input_shape)
+        check_output_size(self._kind(), input_shape, [shape[axis] for axis in self._axes()],
+                          {"cropping": self.cropping[0] if self.rank == 1 else self.cropping})
+        return shape
 
     def call(self, inputs):
         index = [slice(None)] * (self.rank + 2)
