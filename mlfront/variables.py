@@ -3,11 +3,39 @@
 Layers own Variables; the training core reads their values into a pure step function and writes the
 new values back. `assign` only swaps the held array, so inside a traced step it records the new value
 without touching engine state.
+
+While a thread traces a compiled step (`private_values()`), the values it binds and assigns stay in a table of
+that thread, so other threads calling the same model at the same time keep reading the real weights.
 """
+
+import contextlib
+import threading
 
 import numpy as np
 
 from mlfront import backend as _backend
+
+_local = threading.local()  # .table: id(variable) -> value, while this thread traces a step
+_tracing = [0]  # how many threads are inside private_values(); reads check their table only then
+_tracing_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def private_values():
+    """Inside: Variable values assigned on this thread (a compiled step's placeholders while it traces) are
+    seen by this thread only, and are dropped on the way out; other threads see the shared values."""
+    if getattr(_local, "table", None) is not None:  # nested: the outer table serves
+        yield
+        return
+    _local.table = {}
+    with _tracing_lock:
+        _tracing[0] += 1
+    try:
+        yield
+    finally:
+        with _tracing_lock:
+            _tracing[0] -= 1
+        _local.table = None
 
 
 class Variable:
@@ -24,10 +52,27 @@ class Variable:
         B = _backend.get()
         if not B.is_array(initial_value):
             initial_value = np.asarray(initial_value, dtype=dtype or _default_dtype(initial_value))
-        self._value = B.convert(initial_value, dtype)
+        self._shared_value = B.convert(initial_value, dtype)
         self.trainable = trainable
         self.name = name
         self.path = path or name
+
+    @property
+    def _value(self):
+        if _tracing[0]:
+            table = getattr(_local, "table", None)
+            if table is not None and id(self) in table:
+                return table[id(self)]
+        return self._shared_value
+
+    @_value.setter
+    def _value(self, value):
+        if _tracing[0]:
+            table = getattr(_local, "table", None)
+            if table is not None:
+                table[id(self)] = value
+                return
+        self._shared_value = value
 
     @property
     def value(self):

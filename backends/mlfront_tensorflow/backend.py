@@ -10,6 +10,15 @@ def _axis(axis):
     return tuple(axis) if isinstance(axis, list) else axis
 
 
+@tf.custom_gradient
+def _relu(x):
+    """max(x, 0) with ReLU's gradient (0 at 0). Not `tf.nn.relu`: inside a tf.function grappler fuses
+    MatMul + BiasAdd + Relu into one kernel that turns NaN into 0, so NaN inputs trained to a finite loss;
+    Maximum is not fused and keeps NaN, as NumPy, torch and jax do."""
+    y = tf.maximum(x, tf.zeros((), x.dtype))
+    return y, lambda dy: tf.raw_ops.ReluGrad(gradients=dy, features=y)
+
+
 class TensorFlowBackend(Backend):
     name = "tensorflow"
     traces = True
@@ -69,7 +78,7 @@ class TensorFlowBackend(Backend):
     cos = staticmethod(tf.cos)
     square = staticmethod(tf.square)
     sigmoid = staticmethod(tf.sigmoid)
-    relu = staticmethod(tf.nn.relu)
+    relu = staticmethod(_relu)
     softplus = staticmethod(tf.nn.softplus)
     softsign = staticmethod(tf.nn.softsign)
     selu = staticmethod(tf.nn.selu)

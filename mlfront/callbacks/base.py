@@ -39,6 +39,11 @@ class Callback:
     def on_batch_begin(self, batch, logs=None): pass
     def on_batch_end(self, batch, logs=None): pass
 
+    def release_resources(self):
+        """Called by `fit` instead of `on_train_end` when training stops on an error or Ctrl-C (mlfront's hook;
+        Keras has none): close the files and writers the callback opened. The run is not finished, so nothing
+        a resumed run needs (a BackupAndRestore backup) is removed. By default nothing is done."""
+
 
 _HOOKS = [name for name in vars(Callback) if name.startswith("on_")]
 
@@ -63,6 +68,15 @@ class CallbackList:
 
     def __iter__(self):
         return iter(self.callbacks)
+
+    def release_resources(self):
+        """`release_resources()` of every callback; an error there is only warned about, so the error that
+        stopped training is the one raised."""
+        for callback in self.callbacks:
+            try:
+                callback.release_resources()
+            except Exception as error:  # noqa: BLE001  (the original error must propagate)
+                warnings.warn(f"{type(callback).__name__}.release_resources failed: {error!r}", stacklevel=2)
 
 
 def _overrides(callback, hook):

@@ -50,6 +50,8 @@ class CSVLogger(Callback):
             self.file.close()
             self.file = None
 
+    release_resources = on_train_end  # the rows written so far stay in the file
+
 
 def _cell(value):
     """A log value as a CSV cell: numbers as they are, arrays as "[a, b, ...]"."""

@@ -156,3 +156,6 @@ class TensorBoard(Callback):
         for writer in self._writers.values():
             writer.close()
         self._writers = {}
+
+    def release_resources(self):
+        self.on_train_end()

@@ -76,25 +76,15 @@ class Model(Trainer, Layer):
         known, else None."""
         return None
 
-    def _check_inputs(self, x):
-        """A clear error naming the layer when arrays of the wrong shape are passed to fit / predict."""
-        expected = self.expected_input_shapes()
-        if expected is None or x is None:
-            return
-        given = x if isinstance(x, (list, tuple)) else list(x.values()) if isinstance(x, dict) else [x]
-        if isinstance(x, dict) and hasattr(self, "input_names"):
-            given = [x.get(name) for name in self.input_names]
-        if len(given) != len(expected):
-            raise ValueError(f"Model '{self.name}' expects {len(expected)} input(s), but it received "
-                             f"{len(given)} input array(s).")
-        for index, (array, (layer_name, shape)) in enumerate(zip(given, expected)):
-            if array is None or shape is None or not hasattr(array, "shape"):
-                continue
-            actual = tuple(array.shape)
-            ok = len(actual) == len(shape) and all(e is None or e == a for e, a in zip(shape[1:], actual[1:]))
-            if not ok:
-                raise ValueError(f"Input {index} of layer '{layer_name}' is incompatible with the layer: expected "
-                                 f"shape={shape}, found shape={actual}.")
+    def _check_inputs(self, x, data=None, where="fit"):
+        """Clear errors, naming the model input / output, for data that does not fit the model: the arrays
+        `x` (number, dtype kind, shapes), or with `data` (the DataAdapter made for `where`: "fit", "evaluate",
+        "predict") the targets of arrays and every streamed batch (see `mlfront.training.data_checks`)."""
+        from mlfront.training import data_checks
+        if data is None:
+            data_checks.check_inputs(self, x, where)
+        else:
+            data_checks.check_adapter(self, data, where)
 
     # ------------------------------------------------------------------ summary and weights
     def summary(self, line_length=None, positions=None, print_fn=None):

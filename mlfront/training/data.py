@@ -90,6 +90,9 @@ class ArrayDataAdapter(DataAdapter):
         if not all_sizes:
             raise ValueError("No input data given: pass `x` (a NumPy array, or a list/dict of arrays).")
         self.num_samples = all_sizes.pop()
+        if self.num_samples == 0:
+            shapes = {name: [a.shape for a in flatten(s)] for name, s in (("x", x), ("y", y)) if s is not None}
+            raise ValueError(f"The data is empty: expected at least one sample, got arrays of shapes {shapes}.")
         if batch_size is None or batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}.")
         self.batch_size = int(batch_size)
@@ -167,10 +170,24 @@ def class_weight_to_sample_weight(y, sample_weight, class_weight):
         return sample_weight
     if y is None or isinstance(y, (list, tuple, dict)):
         raise ValueError("`class_weight` needs a single array of targets (integer labels or one-hot).")
+    if not isinstance(class_weight, dict):
+        raise ValueError(f"`class_weight` must be a dict {{class index: weight}}, got {type(class_weight).__name__}.")
+    bad = [k for k in class_weight if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 0]
+    if bad:
+        raise ValueError(f"`class_weight` keys must be class indices (integers >= 0), got {bad!r}.")
+    values = [v for v in class_weight.values() if not isinstance(v, (int, float, np.number)) or not np.isfinite(v)]
+    if values:
+        raise ValueError(f"`class_weight` values must be finite numbers, got {values!r}.")
     labels = np.asarray(y)
     labels = labels.argmax(-1) if labels.ndim > 1 and labels.shape[-1] > 1 else labels.reshape(len(labels))
-    lookup = np.vectorize(lambda c: float(class_weight.get(int(c), 1.0)), otypes=[np.float32])
-    weights = lookup(labels.astype("int64"))
+    labels = labels.astype("int64")
+    table = np.ones(max(int(labels.max(initial=0)), max(class_weight)) + 1, np.float32)
+    table[list(map(int, class_weight))] = [float(v) for v in class_weight.values()]
+    missing = sorted(set(np.unique(labels).tolist()) - set(map(int, class_weight)))
+    if missing:
+        raise ValueError(f"`class_weight` must give every class in the data a weight, as in Keras 2; classes "
+                         f"{missing[:10]} are in the targets but not in class_weight (keys {sorted(class_weight)}).")
+    weights = table[labels]
     return weights if sample_weight is None else weights * np.asarray(sample_weight, np.float32)
 
 
@@ -239,8 +256,11 @@ class _BatchSource(DataAdapter):
     def _prepare(self, batch):
         x, y, sample_weight = unpack_batch(batch)
         y, sample_weight = (map_structure(to_numpy_input, s) for s in (y, sample_weight))
-        x = cast_structure(map_structure(to_numpy_input, x), self.x_dtypes) if self.preprocess is None else \
-            self.preprocess(map_structure(as_numpy, x))
+        x = map_structure(to_numpy_input if self.preprocess is None else as_numpy, x)
+        check = getattr(self, "check_batch", None)  # set by fit / evaluate / predict (`data_checks`)
+        if check is not None:
+            check(x, y, sample_weight)
+        x = cast_structure(x, self.x_dtypes) if self.preprocess is None else self.preprocess(x)
         y = cast_structure(y, self.y_dtypes)
         sample_weight = class_weight_to_sample_weight(y, sample_weight, self.class_weight)
         prepare = _backend.get().prepare_batch
@@ -427,4 +447,5 @@ def _make_adapter(x, y, sample_weight, batch_size, shuffle, steps, class_weight,
     if hasattr(x, "__next__"):
         return GeneratorDataAdapter(x, steps=steps, class_weight=class_weight)
     sample_weight = class_weight_to_sample_weight(y, sample_weight, class_weight)
-    return ArrayDataAdapter(x, y, sample_weight, batch_size=batch_size or 32, shuffle=shuffle, preprocess=preprocess)
+    return ArrayDataAdapter(x, y, sample_weight, batch_size=32 if batch_size is None else batch_size, shuffle=shuffle,
+                            preprocess=preprocess)

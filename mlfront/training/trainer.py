@@ -22,7 +22,7 @@ from mlfront.random import KeyStream, new_seed
 from mlfront.training import data as _data
 from mlfront.training import input_dtypes
 from mlfront.training.compile_utils import CompiledLoss, CompiledMetrics
-from mlfront.variables import bind, values_of
+from mlfront.variables import bind, private_values, values_of
 
 
 _host_state = threading.local()
@@ -288,20 +288,21 @@ class Trainer:
         training = kind == "train"
 
         def step(values, batches, key):
-            saved = values_of(state)
-            bind(state, values)
-            stream = KeyStream(key)
-            try:
-                with call_context(training, stream):
-                    if body is None:
-                        return [self.predict_step(data) for data in batches], stream.key
-                    for data in batches:
-                        body(data)
-                return values_of(state), stream.key
-            finally:
-                if B.traces:
-                    bind(state, saved)
-                    _layer_base.clear_added_losses()  # traced values must not outlive the trace
+            # Traced (jax, tensorflow): the placeholders bound here stay private to this thread and vanish with
+            # the trace, so threads calling the model meanwhile see its real weights. Eager torch binds in place.
+            with private_values() if B.traces else contextlib.nullcontext():
+                bind(state, values)
+                stream = KeyStream(key)
+                try:
+                    with call_context(training, stream):
+                        if body is None:
+                            return [self.predict_step(data) for data in batches], stream.key
+                        for data in batches:
+                            body(data)
+                    return values_of(state), stream.key
+                finally:
+                    if B.traces:
+                        _layer_base.clear_added_losses()  # traced values must not outlive the trace
 
         if self._has_host_layers:
             step = _with_host_inputs_ready(step)
@@ -384,6 +385,9 @@ class Trainer:
         if kwargs:
             raise TypeError(f"fit: unexpected keyword argument(s) {sorted(kwargs)}.")
         self._assert_compiled("fit")
+        _check_fit_arguments(batch_size=batch_size, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                             validation_split=validation_split, validation_steps=validation_steps,
+                             validation_batch_size=validation_batch_size, initial_epoch=initial_epoch)
         _check_validation_freq(validation_freq)
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = _data.split_validation(x, y, sample_weight, validation_split)
@@ -392,18 +396,34 @@ class Trainer:
         train_data = _data.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
                                  steps=steps_per_epoch, class_weight=class_weight, preprocess=self._host_hook(),
                                  **loading, **self._data_dtypes())
+        self._check_inputs(x, train_data, "fit")
         verbose = 1 if verbose == "auto" else verbose
         self.history = History()
         callback_list = list(callbacks or []) + ([ProgbarLogger(verbose)] if verbose else []) + [self.history]
         callback_list = CallbackList(callback_list, self, {"epochs": epochs, "steps": train_data.steps,
                                                            "verbose": verbose})
         self.stop_training = False
-        train = None
-        logs = {}
         if getattr(train_data, "shuffle", False):
             train_data.shuffle_seed = new_seed()  # each epoch's order comes from (seed, epoch): restorable
         self._fit_position = (initial_epoch, 0)
-        callback_list.on_train_begin()
+        try:
+            callback_list.on_train_begin()
+            logs = self._fit_epochs(train_data, callback_list, initial_epoch, epochs, validation_data,
+                                    validation_freq, validation_batch_size or batch_size, validation_steps, loading)
+            callback_list.on_train_end(logs)
+        except BaseException:
+            # Ctrl-C, or an error from a callback, the data or the step: files are closed and loader threads
+            # stopped (the epoch's batch iterator is closed on its way out), then the original error goes on.
+            # on_train_end is not called: it would treat the run as finished (BackupAndRestore deletes its backup).
+            callback_list.release_resources()
+            raise
+        return self.history
+
+    def _fit_epochs(self, train_data, callback_list, initial_epoch, epochs, validation_data, validation_freq,
+                    validation_batch_size, validation_steps, loading):
+        """The epochs of `fit`; returns the last epoch's logs."""
+        train = None
+        logs = {}
         resume, self._resume = self._resume, None  # set by restore_training_state(resume=True)
         first_step = 0
         if resume is not None:
@@ -417,46 +437,48 @@ class Trainer:
             self.reset_metrics()
             train_data.epoch = epoch
             callback_list.on_epoch_begin(epoch)
-            for first, batches in _executions(train_data.batches(skip), skip, self.steps_per_execution):
-                if train is None:
-                    train = self._prepare(batches[0], "train")
-                last = first + len(batches) - 1
-                callback_list.on_train_batch_begin(first)
-                train.many(batches)
-                self._fit_position = (epoch, last + 1)
-                callback_list.on_train_batch_end(last, LazyLogs(self._logs))
-                if self.stop_training:
-                    break
+            with contextlib.closing(train_data.batches(skip)) as epoch_batches:
+                for first, batches in _executions(epoch_batches, skip, self.steps_per_execution):
+                    if train is None:
+                        train = self._prepare(batches[0], "train")
+                    last = first + len(batches) - 1
+                    callback_list.on_train_batch_begin(first)
+                    train.many(batches)
+                    self._fit_position = (epoch, last + 1)
+                    callback_list.on_train_batch_end(last, LazyLogs(self._logs))
+                    if self.stop_training:
+                        break
             train_data.on_epoch_end()
             logs = self._logs()
             if validation_data is not None and _validates_after(epoch, validation_freq):
                 val_x, val_y, val_sw = _data.unpack_validation_data(validation_data)
-                self._run_evaluation(val_x, val_y, val_sw, validation_batch_size or batch_size, validation_steps,
+                self._run_evaluation(val_x, val_y, val_sw, validation_batch_size, validation_steps,
                                      callbacks=None, loading=loading)
                 logs.update(self._logs(prefix="val_"))
             self._fit_position = (epoch + 1, 0)
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
-        callback_list.on_train_end(logs)
-        return self.history
+        return logs
 
     def _run_evaluation(self, x, y, sample_weight, batch_size, steps, callbacks, verbose=0, loading=None):
-        self._check_inputs(x)
+        self._check_inputs(x, where="evaluate")
         eval_data = _data.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=False, steps=steps,
                                 preprocess=self._host_hook(), **(loading or {}), **self._data_dtypes())
+        self._check_inputs(x, eval_data, "evaluate")
         callback_list = CallbackList(list(callbacks or []), self, {"steps": eval_data.steps, "verbose": verbose})
         self.reset_metrics()
         callback_list.on_test_begin()
         test = None
         step = -1
-        for first, batches in _executions(eval_data.batches(), 0, self.steps_per_execution):
-            if test is None:
-                test = self._prepare(batches[0], "test")
-            step = first + len(batches) - 1
-            callback_list.on_test_batch_begin(first)
-            test.many(batches)
-            callback_list.on_test_batch_end(step, LazyLogs(self._logs))
+        with contextlib.closing(eval_data.batches()) as eval_batches:  # loader threads stop on an error too
+            for first, batches in _executions(eval_batches, 0, self.steps_per_execution):
+                if test is None:
+                    test = self._prepare(batches[0], "test")
+                step = first + len(batches) - 1
+                callback_list.on_test_batch_begin(first)
+                test.many(batches)
+                callback_list.on_test_batch_end(step, LazyLogs(self._logs))
         eval_data.on_epoch_end()
         if test is None:
             raise ValueError("evaluate: the data yielded no batch.")
@@ -471,6 +493,8 @@ class Trainer:
         if kwargs:
             raise TypeError(f"evaluate: unexpected keyword argument(s) {sorted(kwargs)}.")
         self._assert_compiled("evaluate")
+        _check_count("batch_size", batch_size, 1, "evaluate")
+        _check_count("steps", steps, 1, "evaluate")
         verbose = 1 if verbose == "auto" else verbose
         loading = dict(max_queue_size=max_queue_size, workers=workers, use_multiprocessing=use_multiprocessing)
         logs, steps_done = self._run_evaluation(x, y, sample_weight, batch_size, steps, callbacks, verbose, loading)
@@ -486,8 +510,10 @@ class Trainer:
         """The model's outputs on `x`, batch by batch, as NumPy array(s)."""
         if kwargs:
             raise TypeError(f"predict: unexpected keyword argument(s) {sorted(kwargs)}.")
+        _check_count("batch_size", batch_size, 1, "predict")
+        _check_count("steps", steps, 1, "predict")
         B = _backend.get()
-        self._check_inputs(x)
+        self._check_inputs(x, where="predict")
         if not callbacks and isinstance(x, np.ndarray) and 0 < len(x) <= (batch_size or 32):
             # One batch: skip the batching machinery, which would cost more than a small model's forward pass.
             host = self._host_hook()
@@ -498,17 +524,19 @@ class Trainer:
                                    preprocess=self._host_hook(), x_dtypes=input_dtypes.input_spec(self),
                                    max_queue_size=max_queue_size, workers=workers,
                                    use_multiprocessing=use_multiprocessing)
+        self._check_inputs(x, predict_data, "predict")
         callback_list = CallbackList(list(callbacks or []), self, {"steps": predict_data.steps})
         callback_list.on_predict_begin()
         predict = None
         outputs = []
-        for first, batches in _executions(predict_data.batches(), 0, self.steps_per_execution):
-            if predict is None:
-                predict = self._prepare(batches[0], "predict")
-            callback_list.on_predict_batch_begin(first)
-            executed = [_data.map_structure(B.to_numpy, o) for o in predict.many(batches)]
-            outputs.extend(executed)
-            callback_list.on_predict_batch_end(first + len(batches) - 1, {"outputs": executed[-1]})
+        with contextlib.closing(predict_data.batches()) as predict_batches:
+            for first, batches in _executions(predict_batches, 0, self.steps_per_execution):
+                if predict is None:
+                    predict = self._prepare(batches[0], "predict")
+                callback_list.on_predict_batch_begin(first)
+                executed = [_data.map_structure(B.to_numpy, o) for o in predict.many(batches)]
+                outputs.extend(executed)
+                callback_list.on_predict_batch_end(first + len(batches) - 1, {"outputs": executed[-1]})
         callback_list.on_predict_end()
         if not outputs:
             raise ValueError("predict: the data yielded no batch.")
@@ -612,6 +640,30 @@ def _executions(batches, first_step, steps_per_execution):
             start, group = start + len(group), []
     if group:
         yield start, group
+
+
+def _check_count(name, value, minimum, caller="fit"):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum):
+        raise ValueError(f"{caller}: `{name}` must be an integer >= {minimum}{' or None' if name != 'epochs' else ''}, "
+                         f"got {value!r}.")
+
+
+def _check_fit_arguments(batch_size, epochs, steps_per_epoch, validation_split, validation_steps,
+                         validation_batch_size, initial_epoch):
+    """A clear ValueError for each out-of-range argument of `fit` (Keras would silently misbehave on some)."""
+    for name, value in (("batch_size", batch_size), ("steps_per_epoch", steps_per_epoch),
+                        ("validation_steps", validation_steps), ("validation_batch_size", validation_batch_size)):
+        _check_count(name, value, 1)
+    if epochs is None:
+        raise ValueError("fit: `epochs` must be an integer >= 0, got None.")
+    _check_count("epochs", epochs, 0)
+    _check_count("initial_epoch", initial_epoch, 0)
+    if initial_epoch > epochs:
+        raise ValueError(f"fit: `initial_epoch` ({initial_epoch}) is after the last epoch (`epochs`={epochs}); "
+                         f"`epochs` counts from the first epoch, not from `initial_epoch`.")
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.floating)) \
+            or not 0 <= validation_split < 1:
+        raise ValueError(f"fit: `validation_split` must be a number in [0, 1), got {validation_split!r}.")
 
 
 def _check_validation_freq(validation_freq):
