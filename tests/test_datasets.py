@@ -27,7 +27,6 @@ from mlfront.utils import archive_utils, get_file
 from mlfront.utils.file_utils import DownloadError
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "datasets_keras2.json")
-_real_urlopen = urllib.request.urlopen
 
 
 @pytest.fixture(scope="module")
@@ -37,19 +36,9 @@ def keras():
 
 
 @pytest.fixture(autouse=True)
-def homes(tmp_path, monkeypatch):
-    """A fresh MLFRONT_HOME and HOME (so ~/.keras is empty), no KERAS_HOME, and no network."""
-    monkeypatch.setenv("MLFRONT_HOME", str(tmp_path / "mlfront"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("KERAS_HOME", raising=False)
-
-    def local_only(url, *args, **kwargs):
-        if not str(url).startswith("file://"):
-            raise urllib.error.URLError("network disabled in tests")
-        return _real_urlopen(url, *args, **kwargs)
-
-    monkeypatch.setattr(urllib.request, "urlopen", local_only)
-    return tmp_path
+def homes(offline_home):
+    """Every test here runs offline, in a fresh home (see conftest's `offline_home`)."""
+    return offline_home
 
 
 def datasets_dir(tmp_path, subdir=""):

@@ -13,22 +13,12 @@ import pytest
 import mlfront
 from mlfront.utils.file_utils import DownloadError, get_file, validate_file
 
-_real_urlopen = urllib.request.urlopen
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    """A fresh MLFRONT_HOME and HOME; only file:// URLs can be opened."""
-    monkeypatch.setenv("MLFRONT_HOME", str(tmp_path / "mlfront"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-
-    def local_only(url, *args, **kwargs):
-        if not str(url).startswith("file://"):
-            raise urllib.error.URLError("network disabled in tests")
-        return _real_urlopen(url, *args, **kwargs)
-
-    monkeypatch.setattr(urllib.request, "urlopen", local_only)
-    return tmp_path
+def home(offline_home):
+    """Every test here runs offline, in a fresh home (see conftest's `offline_home`)."""
+    return offline_home
 
 
 def test_keras2_path():

@@ -356,3 +356,13 @@ def test_relu_keeps_nan_and_its_gradient():
         return B.sum(mlfront.activations.relu(params[0]) * B.convert(np.array([[1.0, 2.0, 3.0]], "float32")))
     _, (grad,) = mlfront.value_and_grad(total)([B.convert(np.array([[-1.0, 0.0, 2.0]], "float32"))])
     np.testing.assert_array_equal(B.to_numpy(grad), [[0.0, 0.0, 3.0]])  # ReLU's gradient is 0 at 0, as in Keras
+
+
+@pytest.mark.parametrize("layers_config, match", [
+    ([{"class_name": "Adam", "config": {}}], r"layer 0, 'Adam'\): cannot build"),
+    ([{"class_name": "NotAThing", "config": {}}], r"layer 0, 'NotAThing'\): cannot build"),
+    (["Dense"], "layer 0 must be a dict"), (None, "a list of 'layers'"),
+])
+def test_sequential_from_config_with_what_is_not_a_layer(layers_config, match):
+    with pytest.raises(ValueError, match=match):
+        mlfront.Sequential.from_config({"name": "s", "layers": layers_config})

@@ -180,11 +180,21 @@ class Sequential(Model):
     def from_config(cls, config, custom_objects=None):
         """The model from `get_config()` (Keras 2 and 3 forms); custom layers from `custom_objects` or the
         registry (`register_keras_serializable`)."""
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError(f"Sequential.from_config: expected a dict with a list of 'layers', got "
+                             f"{type(config).__name__}.")
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         if config.get("batch_input_shape") is not None:
             model._input_batch_shape = tuple(config["batch_input_shape"])
             model._input_dtype = config.get("input_dtype")
-        for spec in config["layers"]:
-            layer = deserialize_keras_object(spec, custom_objects, module_objects=layer_objects())
-            model.add(expect_instance(layer, Layer, f"Sequential.from_config (layer {spec.get('class_name')!r})"))
+        for index, spec in enumerate(config["layers"]):
+            if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+                raise ValueError(f"Sequential.from_config: layer {index} must be a dict with a 'class_name', got "
+                                 f"{spec!r}.")
+            what = f"Sequential.from_config (layer {index}, {spec['class_name']!r})"
+            try:
+                layer = deserialize_keras_object(spec, custom_objects, module_objects=layer_objects())
+            except ValueError as error:
+                raise ValueError(f"{what}: cannot build this layer: {error}") from None
+            model.add(expect_instance(layer, Layer, what))
         return model

@@ -16,6 +16,8 @@ import os
 
 import numpy as np
 
+from mlfront.training.data import flatten
+
 _enabled = os.environ.get("MLFRONT_DATA_CHECKS", "1") != "0"
 
 # loss functions whose targets are one-hot (or soft) labels over the output's last axis
@@ -31,14 +33,6 @@ def set_enabled(enabled):
     global _enabled
     previous, _enabled = _enabled, bool(enabled)
     return previous
-
-
-def _flatten(structure):
-    if isinstance(structure, dict):
-        return [a for v in structure.values() for a in _flatten(v)]
-    if isinstance(structure, (list, tuple)):
-        return [a for v in structure for a in _flatten(v)]
-    return [] if structure is None else [structure]
 
 
 def _structure(value):
@@ -106,7 +100,7 @@ class ModelData:
         if x is None or not isinstance(x, (list, tuple, dict)) and not hasattr(x, "shape"):
             return  # a generator or dataset: its batches are checked as they are drawn
         if self.inputs is None:
-            arrays = [a for a in _flatten(x) if isinstance(a, np.ndarray)]
+            arrays = [a for a in flatten(x) if isinstance(a, np.ndarray)]
             if not self.model._has_host_layers:
                 for array in arrays:
                     _check_numeric(array, f"{where}: x", "the model's input")
@@ -255,9 +249,9 @@ class BatchCheck:
         elif structure != self.first:
             raise ValueError(f"{where}: the batch has the structure (x, y, sample_weight) = {structure}, but "
                              f"the first batch had {self.first}.")
-        sizes = {len(a) for a in _flatten((x, y, sample_weight)) if getattr(a, "ndim", 0)}
+        sizes = {len(a) for a in flatten((x, y, sample_weight)) if getattr(a, "ndim", 0)}
         if len(sizes) > 1 or 0 in sizes:
-            shapes = [tuple(a.shape) for a in _flatten((x, y, sample_weight)) if hasattr(a, "shape")]
+            shapes = [tuple(a.shape) for a in flatten((x, y, sample_weight)) if hasattr(a, "shape")]
             raise ValueError(f"{where}: the arrays of a batch must have the same, non-zero number of samples "
                              f"(first dimension); got shapes {shapes}.")
         self.spec.check_inputs(x, where)
