@@ -366,3 +366,16 @@ def test_relu_keeps_nan_and_its_gradient():
 def test_sequential_from_config_with_what_is_not_a_layer(layers_config, match):
     with pytest.raises(ValueError, match=match):
         mlfront.Sequential.from_config({"name": "s", "layers": layers_config})
+
+
+def test_errors_name_the_method_that_got_the_data():
+    mlfront.utils.set_random_seed(0)
+    model = mlfront.Sequential([mlfront.Input((4,)), mlfront.layers.Dense(3, activation="softmax", name="probs")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    x, good, bad = np.ones((6, 4), "float32"), np.eye(3)[[0, 1, 2, 0, 1, 2]], np.eye(5)[[0, 1, 2, 3, 4, 0]]
+    with pytest.raises(ValueError, match="^train_on_batch: categorical_crossentropy: y_true has 5 classes"):
+        model.train_on_batch(x, bad)
+    with pytest.raises(ValueError, match="^test_on_batch: categorical_crossentropy"):
+        model.test_on_batch(x, bad)
+    with pytest.raises(ValueError, match=r"^fit \(validation_data\): categorical_crossentropy"):
+        model.fit(x, good, validation_data=(x, bad), verbose=0)

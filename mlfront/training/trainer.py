@@ -453,7 +453,7 @@ class Trainer:
             if validation_data is not None and _validates_after(epoch, validation_freq):
                 val_x, val_y, val_sw = _data.unpack_validation_data(validation_data)
                 self._run_evaluation(val_x, val_y, val_sw, validation_batch_size, validation_steps,
-                                     callbacks=None, loading=loading)
+                                     callbacks=None, loading=loading, where="fit (validation_data)")
                 logs.update(self._logs(prefix="val_"))
             self._fit_position = (epoch + 1, 0)
             callback_list.on_epoch_end(epoch, logs)
@@ -461,11 +461,12 @@ class Trainer:
                 break
         return logs
 
-    def _run_evaluation(self, x, y, sample_weight, batch_size, steps, callbacks, verbose=0, loading=None):
-        self._check_inputs(x, where="evaluate")
+    def _run_evaluation(self, x, y, sample_weight, batch_size, steps, callbacks, verbose=0, loading=None,
+                        where="evaluate"):
+        self._check_inputs(x, where=where)
         eval_data = _data.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=False, steps=steps,
                                 preprocess=self._host_hook(), **(loading or {}), **self._data_dtypes())
-        self._check_inputs(x, eval_data, "evaluate")
+        self._check_inputs(x, eval_data, where)
         callback_list = CallbackList(list(callbacks or []), self, {"steps": eval_data.steps, "verbose": verbose})
         self.reset_metrics()
         callback_list.on_test_begin()
@@ -617,9 +618,12 @@ class Trainer:
         return _data.map_structure(B.to_numpy, self._prepare(batch, "predict")(batch))
 
     def _on_batch(self, kind, x, y, sample_weight, reset_metrics, return_dict):
-        self._check_inputs(x)
-        batch = next(_data.adapt(x, y, sample_weight, batch_size=len(_data.flatten(x)[0]),
-                                 preprocess=self._host_hook(), **self._data_dtypes()).batches())
+        where = f"{kind}_on_batch"
+        self._check_inputs(x, where=where)
+        data = _data.adapt(x, y, sample_weight, batch_size=len(_data.flatten(x)[0]), preprocess=self._host_hook(),
+                           **self._data_dtypes())
+        self._check_inputs(x, data, where)
+        batch = next(data.batches())
         if reset_metrics:
             self.reset_metrics()
         self._prepare(batch, kind)(batch)
