@@ -418,27 +418,16 @@ less = _comparison("less", lambda x, y: x < y)
 less_equal = _comparison("less_equal", lambda x, y: x <= y)
 
 
-def _operands(x, y):
-    """`x` and `y` as arrays; a Python number takes the other operand's dtype, as TensorFlow converts it."""
-    B = _get()
-    if isinstance(y, (int, float)) and not isinstance(y, bool) and not isinstance(x, (int, float)):
-        x = _t(x)
-        if isinstance(y, int) or B.dtype(x).startswith(("float", "bfloat")):
-            return x, B.convert(np.asarray(y, B.dtype(x)))
-    if isinstance(x, (int, float)) and not isinstance(x, bool) and not isinstance(y, (int, float)):
-        y, x = _operands(y, x)
-        return x, y
-    return _t(x), _t(y)
-
-
 def maximum(x, y):
-    """Elementwise maximum."""
-    return _get().maximum(*_operands(x, y))
+    """Elementwise maximum; a Python number takes the tensor's dtype (`K.maximum(x, 0)`), as `ops.maximum`."""
+    from mlfront import ops
+    return ops.maximum(x, y)
 
 
 def minimum(x, y):
-    """Elementwise minimum."""
-    return _get().minimum(*_operands(x, y))
+    """Elementwise minimum; a Python number takes the tensor's dtype, as `ops.minimum`."""
+    from mlfront import ops
+    return ops.minimum(x, y)
 
 
 def sin(x):
