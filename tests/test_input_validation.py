@@ -379,3 +379,49 @@ def test_errors_name_the_method_that_got_the_data():
         model.test_on_batch(x, bad)
     with pytest.raises(ValueError, match=r"^fit \(validation_data\): categorical_crossentropy"):
         model.fit(x, good, validation_data=(x, bad), verbose=0)
+
+
+# ---------------------------------------------------------------------- missing targets, output too small, indices
+def test_data_without_targets_for_a_compiled_loss(x, labels):
+    model = classifier("sparse_categorical_crossentropy")
+    message = "the model was compiled with the loss sparse_categorical_crossentropy, but the data has no targets"
+    with pytest.raises(ValueError, match=re.escape(f"fit: {message}")):
+        model.fit(x, verbose=0)
+    with pytest.raises(ValueError, match=re.escape(f"evaluate: {message}")):
+        model.evaluate(x, verbose=0)
+
+    def only_x():
+        while True:
+            yield x[:8]
+    with pytest.raises(ValueError, match=re.escape(f"fit: step 0 of 'generator': {message}")):
+        model.fit(only_x(), steps_per_epoch=2, verbose=0)
+    assert model.predict(only_x(), steps=2, verbose=0).shape == (16, 3)  # predict needs no targets
+
+
+def test_targets_wider_than_a_one_unit_output(x, rng):
+    model = classifier("binary_crossentropy", classes=1)
+    with pytest.raises(ValueError, match=re.escape("fit: binary_crossentropy: y_true has shape (40, 3), which does "
+                                                   "not match the model's output 'probs' of shape (None, 1)")):
+        model.fit(x, rng.integers(0, 2, size=(40, 3)).astype("float32"), verbose=0)
+    wide = classifier("binary_crossentropy", classes=3)  # a target of width 1 still broadcasts, as in Keras
+    wide.fit(x, rng.integers(0, 2, size=(40, 1)).astype("float32"), verbose=0)
+
+
+@pytest.mark.parametrize("bad", [9, -1])
+def test_embedding_indices_outside_input_dim(bad):
+    inputs = layers.Input((3,), dtype="int32")
+    model = mlfront.Model(inputs, layers.Dense(1)(layers.Flatten()(layers.Embedding(5, 2, name="words")(inputs))))
+    model.compile("sgd", "mse")
+    indices = np.array([[1, 2, 3], [0, 4, bad]])
+    message = (f"input 0 holds the index {bad}, but Embedding 'words' has input_dim=5: its indices must be in "
+               f"[0, 5)")
+    with pytest.raises(ValueError, match=re.escape(f"predict: {message}")):
+        model.predict(indices, verbose=0)
+    with pytest.raises(ValueError, match=re.escape(f"fit: {message}")):
+        model.fit(indices, np.zeros((2, 1)), verbose=0)
+
+    def stream():
+        yield indices, np.zeros((2, 1))
+    with pytest.raises(ValueError, match=re.escape(f"fit: step 0 of 'generator': {message}")):
+        model.fit(stream(), steps_per_epoch=1, verbose=0)
+    assert model.predict(indices[:1], verbose=0).shape == (1, 1)

@@ -64,6 +64,8 @@ class ModelData:
         self.inputs = model.expected_input_shapes()  # [(consuming layer, batch shape or None)] or None
         self.input_names = list(getattr(model, "input_names", None) or []) if self.inputs is not None else []
         self._outputs = False  # found on first use: predict never needs them
+        # per input, the Embedding that reads it as indices, or None: its index range is checked
+        self.index_layers = [_embedding(model, name) for name, _ in self.inputs or []]
 
     @property
     def outputs(self):
@@ -95,8 +97,9 @@ class ModelData:
         return result
 
     # ------------------------------------------------------------------ x
-    def check_inputs(self, x, where):
-        """The arrays of `x` against the model's inputs: their number, dtype kind and shapes."""
+    def check_inputs(self, x, where, ranges=True):
+        """The arrays of `x` against the model's inputs: their number, dtype kind and shapes, and (with
+        `ranges`) the indices fed to an Embedding against its `input_dim`."""
         if x is None or not isinstance(x, (list, tuple, dict)) and not hasattr(x, "shape"):
             return  # a generator or dataset: its batches are checked as they are drawn
         if self.inputs is None:
@@ -115,7 +118,8 @@ class ModelData:
         if len(given) != len(self.inputs):
             raise ValueError(f"{where}: model '{self.model.name}' expects {len(self.inputs)} input(s), but it "
                              f"received {len(given)} input array(s).")
-        for index, (array, (layer_name, shape)) in enumerate(zip(given, self.inputs)):
+        for index, (array, (layer_name, shape), embedding) in enumerate(zip(given, self.inputs,
+                                                                             self.index_layers)):
             if array is None or shape is None or not hasattr(array, "shape"):
                 continue  # an input of host layers (strings allowed), or a shape not known
             if isinstance(array, np.ndarray):
@@ -124,12 +128,21 @@ class ModelData:
             if not _shape_matches(shape, actual):
                 raise ValueError(f"{where}: input {index} of layer '{layer_name}' is incompatible with the "
                                  f"layer: expected shape={shape}, found shape={actual}.")
+            if ranges and embedding is not None and isinstance(array, np.ndarray) and array.size:
+                _check_index_range(array, index, embedding, where)
 
     # ------------------------------------------------------------------ y
     def check_targets(self, y, where, labels=True):
         """The targets `y` against the outputs and their losses: their number, dtype kind, shapes and class
         counts, and (with `labels`) the range of sparse class labels."""
-        if self.outputs is None or y is None:
+        if self.outputs is None:
+            return
+        if y is None:
+            if not where.startswith("predict"):
+                losses = sorted({_loss_name(loss) for _, _, _, loss in self.outputs if loss is not None})
+                raise ValueError(f"{where}: the model was compiled with the loss {', '.join(losses)}, but the "
+                                 f"data has no targets: pass `y` (or batches of (x, y)), or compile without a "
+                                 f"loss when the model adds its own with add_loss.")
             return
         names = [name for name, _, _, _ in self.outputs]
         if isinstance(y, dict):
@@ -188,11 +201,28 @@ def _check_target(target, output, shape, loss, where, labels):
         if labels and target.size:
             _check_label_range(target, output, classes, loss, name, where)
         return
-    # other losses compare y_true and y_pred elementwise: same rank, each dimension equal or broadcast from 1
-    if target.ndim == len(shape) and not all(e is None or a == e or 1 in (a, e)
+    # other losses compare y_true and y_pred elementwise: same rank, each dimension equal or the target's
+    # broadcast from 1 (a prediction broadcast to more target values means the output is too small)
+    if target.ndim == len(shape) and not all(e is None or a == e or a == 1
                                              for e, a in zip(shape[1:], actual[1:])):
         raise ValueError(f"{where}: {name}: y_true has shape {actual}, which does not match the model's "
                          f"output '{output}' of shape {shape}.")
+
+
+def _embedding(model, layer_name):
+    """The Embedding layer `layer_name` of `model` (the first consumer of an input), or None."""
+    from mlfront.layers.embedding import Embedding
+    layer = next((l for l in getattr(model, "layers", None) or [] if l.name == layer_name), None)
+    return layer if isinstance(layer, Embedding) else None
+
+
+def _check_index_range(array, index, embedding, where):
+    low, high = array.min(), array.max()
+    if low < 0 or high >= embedding.input_dim:
+        bad = low if low < 0 else high
+        raise ValueError(f"{where}: input {index} holds the index {bad:g}, but Embedding '{embedding.name}' "
+                         f"has input_dim={embedding.input_dim}: its indices must be in [0, "
+                         f"{embedding.input_dim}).")
 
 
 def _check_label_range(target, output, classes, loss, name, where):
@@ -254,5 +284,5 @@ class BatchCheck:
             shapes = [tuple(a.shape) for a in flatten((x, y, sample_weight)) if hasattr(a, "shape")]
             raise ValueError(f"{where}: the arrays of a batch must have the same, non-zero number of samples "
                              f"(first dimension); got shapes {shapes}.")
-        self.spec.check_inputs(x, where)
+        self.spec.check_inputs(x, where, ranges=first)
         self.spec.check_targets(y, where, labels=first)
