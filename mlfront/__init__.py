@@ -15,6 +15,7 @@ from mlfront.models import Model, Sequential  # noqa: E402
 from mlfront.variables import Variable  # noqa: E402
 from mlfront.training.stateless import jit  # noqa: E402
 from mlfront import applications, gradients  # noqa: E402  (ImageNet models; saliency maps)
+from mlfront import mixed_precision  # noqa: E402  (dtype policies, LossScaleOptimizer)
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,6 @@ def value_and_grad(fn, has_aux=False):
 __all__ = ["backend", "value_and_grad", "jit", "Input", "Model", "Sequential", "Variable", "activations", "callbacks",
            "constraints", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random",
            "regularizers", "utils"]
-__all__ += ["applications", "gradients"]
+__all__ += ["applications", "gradients", "mixed_precision"]
 from mlfront import datasets, preprocessing  # noqa: E402  (Keras 2 data tools)
 __all__ += ["datasets", "preprocessing"]

@@ -18,7 +18,7 @@ from mlfront import backend as _backend
 from mlfront import schedules
 from mlfront.saving import serialization as _serialization
 from mlfront.utils.naming import lookup, snake_case
-from mlfront.variables import Variable
+from mlfront.variables import Variable, bind, values_of
 
 # `import mlfront.optimizers.schedules` and `from mlfront.optimizers.schedules import ...` work as in Keras.
 sys.modules[__name__ + ".schedules"] = schedules
@@ -327,16 +327,14 @@ class SGD(Optimizer):
         self.momentums = self.add_slots(variables, "momentum") if self.momentum else []
 
     def update(self, grads, variables, learning_rate):
-        for grad, variable in zip(grads, variables):
-            if not self.momentum:
+        if not self.momentum:
+            for grad, variable in zip(grads, variables):
                 variable.assign(variable.value - learning_rate * grad)
-                continue
-            m = self.momentums[self._get_variable_index(variable)]
-            m.assign(self.momentum * m.value - learning_rate * grad)
-            if self.nesterov:
-                variable.assign(variable.value + self.momentum * m.value - learning_rate * grad)
-            else:
-                variable.assign(variable.value + m.value)
+            return
+        momentums = [self.momentums[self._get_variable_index(v)] for v in variables]
+        new_params, new_momentums = _backend.get().sgd_momentum_update(
+            values_of(variables), grads, values_of(momentums), learning_rate, self.momentum, self.nesterov)
+        bind(variables + momentums, new_params + new_momentums)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -418,18 +416,21 @@ class Adam(Optimizer):
         B = _backend.get()
         t = self.local_step()
         alpha = learning_rate * B.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)  # once per step
+        if not self.amsgrad:
+            indices = [self._get_variable_index(v) for v in variables]
+            momentums, velocities = [self.momentums[i] for i in indices], [self.velocities[i] for i in indices]
+            new = B.adam_update(values_of(variables), grads, values_of(momentums), values_of(velocities), alpha,
+                                self.beta_1, self.beta_2, self.epsilon)
+            bind(variables + momentums + velocities, [value for values in new for value in values])
+            return
         one_minus_b1, one_minus_b2 = 1.0 - self.beta_1, 1.0 - self.beta_2
         for grad, variable in zip(grads, variables):
             i = self._get_variable_index(variable)
-            m, v = self.momentums[i], self.velocities[i]
+            m, v, v_hat = self.momentums[i], self.velocities[i], self.velocity_hats[i]
             m.assign(B.lerp(m.value, grad, one_minus_b1))
             v.assign(B.lerp(v.value, B.square(grad), one_minus_b2))
-            velocity = v.value
-            if self.amsgrad:
-                v_hat = self.velocity_hats[i]
-                v_hat.assign(B.maximum(v_hat.value, velocity))
-                velocity = v_hat.value
-            variable.assign(variable.value - alpha * m.value / (B.sqrt(velocity) + self.epsilon))
+            v_hat.assign(B.maximum(v_hat.value, v.value))
+            variable.assign(variable.value - alpha * m.value / (B.sqrt(v_hat.value) + self.epsilon))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
@@ -596,8 +597,156 @@ class Nadam(Optimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
+class LossScaleOptimizer(Optimizer):
+    """Dynamic loss scaling around another optimizer, for float16 training (Keras 3's LossScaleOptimizer).
+
+    The training step multiplies the loss by `scale_loss` (the current scale) before differentiating, so small
+    float16 gradients do not underflow; `apply` divides the gradients by the scale again. When a gradient holds
+    an inf or NaN the step is skipped (the weights and the inner optimizer's state stay as they were) and the
+    scale is halved; after `dynamic_growth_steps` finite steps in a row it is doubled. The scale and the step
+    counter are optimizer Variables and the choice is made with `where`, so all of it runs inside the compiled
+    step. Use it under the "mixed_float16" policy (Keras's `compile` wraps the optimizer in one there).
+
+    Args:
+        inner_optimizer: the Optimizer that makes the updates.
+        initial_scale: the starting loss scale (2**15).
+        dynamic_growth_steps: finite steps after which the scale doubles (2000).
+        name: the optimizer's name.
+    """
+
+    # Entries of Keras 3's config (its base optimizer's) and of Keras 2's ("dynamic"), accepted at these values.
+    _CONFIG_DEFAULTS = {"weight_decay": None, "clipnorm": None, "clipvalue": None, "global_clipnorm": None,
+                        "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+                        "loss_scale_factor": None, "gradient_accumulation_steps": None, "dynamic": True}
+
+    def __init__(self, inner_optimizer, initial_scale=2.0 ** 15, dynamic_growth_steps=2000, name=None, **kwargs):
+        unknown = sorted(set(kwargs) - set(self._CONFIG_DEFAULTS))
+        if unknown:
+            raise TypeError(f"LossScaleOptimizer: unexpected keyword argument(s) {unknown}.")
+        for key, value in kwargs.items():
+            if value != self._CONFIG_DEFAULTS[key] and not (key != "dynamic" and value is None):
+                raise NotImplementedError(f"LossScaleOptimizer: `{key}={value!r}` is not supported (set it on the "
+                                          f"inner optimizer; only dynamic loss scaling is implemented).")
+        if isinstance(inner_optimizer, (str, dict)):
+            inner_optimizer = get(inner_optimizer)
+        if not isinstance(inner_optimizer, Optimizer) or isinstance(inner_optimizer, LossScaleOptimizer):
+            raise ValueError(f"LossScaleOptimizer: `inner_optimizer` must be an Optimizer (not a "
+                             f"LossScaleOptimizer), got {inner_optimizer!r}.")
+        if isinstance(initial_scale, bool) or not isinstance(initial_scale, (int, float)) or not initial_scale > 0:
+            raise ValueError(f"LossScaleOptimizer: `initial_scale` must be a positive number, got {initial_scale!r}.")
+        if isinstance(dynamic_growth_steps, bool) or not isinstance(dynamic_growth_steps, int) \
+                or dynamic_growth_steps < 1:
+            raise ValueError(f"LossScaleOptimizer: `dynamic_growth_steps` must be an integer >= 1, got "
+                             f"{dynamic_growth_steps!r}.")
+        self.inner_optimizer = inner_optimizer
+        self.name = name or "loss_scale_optimizer"
+        self.initial_scale = float(initial_scale)
+        self.dynamic_growth_steps = int(dynamic_growth_steps)
+        self.dynamic_scale = Variable(self.initial_scale, trainable=False, name="dynamic_scale", dtype="float32",
+                                      path=f"{self.name}/dynamic_scale")
+        self.step_counter = Variable(0, trainable=False, name="step_counter", dtype="int32",
+                                     path=f"{self.name}/step_counter")
+
+    def __getattr__(self, name):
+        # Everything else (clipnorm, schedule, weight_decay, ...) is the inner optimizer's.
+        if name == "inner_optimizer" or "inner_optimizer" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(self.inner_optimizer, name)
+
+    # ------------------------------------------------------------------ delegated state
+    @property
+    def iterations(self):
+        return self.inner_optimizer.iterations
+
+    @property
+    def learning_rate(self):
+        return self.inner_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.inner_optimizer.learning_rate = value
+
+    lr = learning_rate
+
+    def current_learning_rate(self):
+        return self.inner_optimizer.current_learning_rate()
+
+    @property
+    def _learning_rate(self):
+        return self.inner_optimizer._learning_rate
+
+    @property
+    def _slots(self):
+        return self.inner_optimizer._slots + [self.step_counter, self.dynamic_scale]
+
+    @property
+    def _built_for(self):
+        return self.inner_optimizer._built_for
+
+    @property
+    def _built_variables(self):
+        return self.inner_optimizer._built_variables
+
+    def build(self, variables):
+        self.inner_optimizer.build(variables)
+
+    @property
+    def variables(self):
+        """The inner optimizer's state, then the step counter and the loss scale."""
+        return self.inner_optimizer.variables + [self.step_counter, self.dynamic_scale]
+
+    # ------------------------------------------------------------------ scaling
+    def scale_loss(self, loss):
+        """`loss` times the current loss scale (differentiate this; `apply` unscales the gradients)."""
+        B = _backend.get()
+        return loss * B.cast(self.dynamic_scale.value, B.dtype(loss))
+
+    def apply(self, grads, trainable_variables=None):
+        """Unscale `grads`; when all are finite, let the inner optimizer update, else skip the step; then
+        adapt the scale."""
+        B = _backend.get()
+        inner = self.inner_optimizer
+        grads = list(grads)
+        if trainable_variables is None:
+            if inner._built_for is None:
+                raise ValueError("LossScaleOptimizer: pass `trainable_variables` on the first apply(), or call "
+                                 "build(variables) first.")
+            trainable_variables = inner._built_variables
+        trainable_variables = list(trainable_variables)
+        if inner._built_for is None:
+            inner.build(trainable_variables)
+        scale = self.dynamic_scale.value
+        present = [g for g in grads if g is not None]
+        finite = B.all(B.stack([B.all(B.isfinite(g)) for g in present])) if present else B.convert(True)
+        unscaled = [None if g is None else B.cast(g, "float32") / scale if B.dtype(g) in ("float16", "bfloat16")
+                    else g / B.cast(scale, B.dtype(g)) for g in grads]
+        touched = inner.variables + trainable_variables
+        before = values_of(touched)
+        inner.apply(unscaled, trainable_variables)
+        after = values_of(touched)
+        bind(touched, [B.where(finite, new, old) for new, old in zip(after, before)])
+        counter = B.where(finite, self.step_counter.value + 1, B.zeros_like(self.step_counter.value))
+        grow = B.logical_and(finite, counter >= self.dynamic_growth_steps)
+        self.dynamic_scale.assign(B.where(finite, B.where(grow, scale * 2.0, scale), scale * 0.5))
+        self.step_counter.assign(B.where(grow, B.zeros_like(counter), counter))
+
+    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
+        from mlfront.training import stateless
+        return stateless.stateless_apply(self, optimizer_variables, grads, trainable_variables)
+
+    def get_config(self):
+        return {"name": self.name, "inner_optimizer": serialize(self.inner_optimizer),
+                "initial_scale": self.initial_scale, "dynamic_growth_steps": self.dynamic_growth_steps}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["inner_optimizer"] = deserialize(config["inner_optimizer"], custom_objects)
+        return cls(**config)
+
+
 ALL = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad, "adadelta": Adadelta,
-       "adamax": Adamax, "nadam": Nadam}
+       "adamax": Adamax, "nadam": Nadam, "losscaleoptimizer": LossScaleOptimizer}
 
 
 def serialize(optimizer):

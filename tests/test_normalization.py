@@ -63,7 +63,7 @@ def test_batch_norm_inference_matches_reference(shape, axis):
                    expected_num_trainable_weights=2, expected_num_non_trainable_weights=2, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("shape, axis", [((5, 3), -1), ((2, 3, 2, 2), 1)])
+@pytest.mark.parametrize("shape, axis", [((5, 3), -1), ((2, 3, 2, 2), 1), ((2, 4, 3, 5), -1), ((3, 4, 2), 1)])
 def test_batch_norm_training_uses_batch_statistics_and_updates_moving(shape, axis):
     x = _data(shape)
     layer = layers.BatchNormalization(axis=axis, momentum=0.9, epsilon=1e-2)
@@ -77,6 +77,14 @@ def test_batch_norm_training_uses_batch_statistics_and_updates_moving(shape, axi
                                atol=1e-6)
     np.testing.assert_allclose(layer.moving_variance.numpy(), ref.moving_update(moving_var, var, 0.9), rtol=1e-5,
                                atol=1e-6)
+
+
+def test_batch_norm_training_without_center_and_scale():
+    x = _data((6, 2, 3))
+    layer = layers.BatchNormalization(center=False, scale=False, epsilon=1e-2)
+    out = ops.convert_to_numpy(layer(ops.convert_to_tensor(x), training=True))
+    expected, _, _ = ref.batch_norm_train(x, np.ones(3, "float32"), np.zeros(3, "float32"), -1, epsilon=1e-2)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
 
 
 def test_batch_norm_frozen_layer_runs_in_inference_mode():

@@ -419,7 +419,7 @@ def test_dtype_policy_configs_name_the_layer_dtype():
     keras2 = {"class_name": "Policy", "config": {"name": "float64"}}
     assert layers.Dense(2, dtype=keras3).dtype == "float32"
     assert layers.Dense(2, dtype=keras2).dtype == "float64"
-    with pytest.raises(NotImplementedError, match="Dense.*mixed_float16"):
-        layers.Dense(2, dtype={"class_name": "DTypePolicy", "config": {"name": "mixed_float16"}})
+    mixed = layers.Dense(2, dtype={"class_name": "DTypePolicy", "config": {"name": "mixed_float16"}})
+    assert (mixed.dtype_policy.name, mixed.compute_dtype, mixed.dtype) == ("mixed_float16", "float16", "float32")
     with pytest.raises(ValueError, match="Dense: dtype"):
         layers.Dense(2, dtype={"class_name": "Something", "config": {}})

@@ -1,5 +1,7 @@
 """The Backend interface mapped onto TensorFlow (`tf.function` for compiled steps, stateless random ops)."""
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
@@ -253,6 +255,31 @@ class TensorFlowBackend(Backend):
     def flip(self, x, axis):
         return tf.reverse(x, [axis])
 
+    # LSTM / GRU (reset_after) with the default activations, neither mask nor recurrent dropout and a known
+    # sequence length: a loop with a hand-written backward (see `_fused_lstm`); otherwise the base composites.
+    def lstm(self, inputs, initial_state, kernel, recurrent_kernel, bias=None, **options):
+        inputs = tf.convert_to_tensor(inputs)
+        if not _rnn_fusable(options, inputs):
+            return super().lstm(inputs, initial_state, kernel, recurrent_kernel, bias, **options)
+        kernel, recurrent_kernel = tf.convert_to_tensor(kernel), tf.convert_to_tensor(recurrent_kernel)
+        bias = tf.zeros(recurrent_kernel.shape[1:], recurrent_kernel.dtype) if bias is None else bias
+        h0, c0 = (tf.convert_to_tensor(s) for s in initial_state)
+        hs, h, c = _fused_lstm(_time_major(inputs, options.get("go_backwards")), h0, c0, kernel, recurrent_kernel,
+                               tf.convert_to_tensor(bias))
+        return tf.transpose(hs, (1, 0, 2)), [h, c]
+
+    def gru(self, inputs, initial_state, kernel, recurrent_kernel, bias=None, reset_after=True, **options):
+        inputs = tf.convert_to_tensor(inputs)
+        if not reset_after or not _rnn_fusable(options, inputs):
+            return super().gru(inputs, initial_state, kernel, recurrent_kernel, bias, reset_after, **options)
+        kernel, recurrent_kernel = tf.convert_to_tensor(kernel), tf.convert_to_tensor(recurrent_kernel)
+        if bias is None:
+            bias = tf.zeros((2,) + tuple(recurrent_kernel.shape[1:]), recurrent_kernel.dtype)
+        bias = tf.convert_to_tensor(bias)
+        hs, h = _fused_gru(_time_major(inputs, options.get("go_backwards")), tf.convert_to_tensor(initial_state[0]),
+                           kernel, recurrent_kernel, bias[0], bias[1])
+        return tf.transpose(hs, (1, 0, 2)), [h]
+
     # autodiff and compilation
     def value_and_grad(self, fn, has_aux=False):
         def value_and_grad_fn(params, *args, **kwargs):
@@ -264,12 +291,18 @@ class TensorFlowBackend(Backend):
             return ((value, aux) if has_aux else value), grads
         return value_and_grad_fn
 
-    def compile(self, fn, jit=True):
+    compile_modes = ("xla",)
+
+    def compile(self, fn, jit="auto"):
         if not jit:
             return fn
         # Concrete shapes (one trace per batch shape: the full batches and the last one) keep the core simple.
         # No autograph: the core never branches on tensor values, and autograph's conversion dominates tracing time.
-        return _FlatCallFunction(tf.function(fn, autograph=False, jit_compile=(jit == "xla") or None))
+        plain = _FlatCallFunction(tf.function(fn, autograph=False))
+        if jit == "auto":
+            return plain
+        xla = _FlatCallFunction(tf.function(fn, autograph=False, jit_compile=True))
+        return xla if jit == "xla" else _XlaOrPlain(xla, plain)
 
     stop_gradient = staticmethod(tf.stop_gradient)
 
@@ -424,6 +457,29 @@ class _FlatCallFunction:
             return concrete(*args)
 
 
+class _XlaOrPlain:
+    """`jit_compile=True`: the step compiled by XLA, or, when XLA cannot compile it (an op without an XLA
+    kernel, a dynamic shape), a warning and the plain tf.function. The step is pure, so a failed first call
+    changed nothing."""
+
+    def __init__(self, xla, plain):
+        self.current, self.plain = xla, plain
+
+    def __call__(self, *args):
+        if self.current is self.plain:
+            return self.plain(*args)
+        try:
+            return self.current(*args)
+        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, tf.errors.NotFoundError) as error:
+            if "XLA" not in str(error) and "xla" not in str(error):
+                raise
+            first_line = str(error).strip().splitlines()[0][:300]
+            warnings.warn(f"jit_compile=True: XLA cannot compile this model's step on tensorflow ({first_line}); "
+                          f"running it as a plain tf.function instead.", RuntimeWarning, stacklevel=2)
+            self.current = self.plain
+            return self.plain(*args)
+
+
 # ---------------------------------------------------------------------- Model.export: a SavedModel
 def _export_saved_model(forward, values, input_specs, filepath):
     """A SavedModel with the weights as variables, a `serve` function and a "serving_default" signature."""
@@ -452,3 +508,111 @@ def _register_variable_conversion():
 
 
 _register_variable_conversion()
+
+
+# Fused recurrent cells (default activations, no mask, no recurrent dropout) on time-major sequences of a
+# known length: tf.custom_gradient with a hand-written backward loop that keeps only the gate activations and
+# accumulates the weight gradients in its carry, instead of TensorFlow differentiating the while_loop.
+def _rnn_fusable(options, inputs):
+    return inputs.shape[1] is not None and all(
+        options.get(name) is None for name in ("activation", "recurrent_activation", "mask", "recurrent_dropout_mask"))
+
+
+def _time_major(inputs, go_backwards):
+    xs = tf.transpose(inputs, [1, 0] + list(range(2, len(inputs.shape))))
+    return tf.reverse(xs, [0]) if go_backwards else xs
+
+
+def _loop(step, carry, sequences, reverse=False):
+    """`step(carry, inputs_t) -> (carry, outputs_t)` over the time axis of `sequences`, first to last (or last
+    to first); returns `(carry, stacked outputs)`. The first step runs outside the loop so that the outputs'
+    shapes are known."""
+    steps = sequences[0].shape[0]
+    order = (lambda t: steps - 1 - t) if reverse else (lambda t: t)
+    inputs = [tf.TensorArray(x.dtype, size=steps, element_shape=x.shape[1:]).unstack(x) for x in sequences]
+    carry, first = step(carry, [x.read(order(0)) for x in inputs])
+    outputs = [tf.TensorArray(y.dtype, size=steps, element_shape=y.shape).write(order(0), y) for y in first]
+
+    def body(t, carry, outputs):
+        carry, ys = step(carry, [x.read(order(t)) for x in inputs])
+        return t + 1, carry, [out.write(order(t), y) for out, y in zip(outputs, ys)]
+    _, carry, outputs = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(1), carry, outputs))
+    return carry, [out.stack() for out in outputs]
+
+
+def _shifted(first, sequence):
+    """The sequence of previous values: `first`, sequence[0], ..., sequence[-2]."""
+    return tf.concat([first[None], sequence[:-1]], 0)
+
+
+def _or_zeros(gradient, like):
+    return tf.zeros_like(like) if gradient is None else gradient
+
+
+@tf.custom_gradient
+def _fused_lstm(xs, h0, c0, kernel, recurrent_kernel, bias):
+    def step(carry, inputs_t):
+        h, c = carry
+        z = tf.matmul(inputs_t[0], kernel) + tf.matmul(h, recurrent_kernel) + bias
+        z_i, z_f, z_c, z_o = tf.split(z, 4, axis=-1)
+        i, f, o, g = tf.sigmoid(z_i), tf.sigmoid(z_f), tf.sigmoid(z_o), tf.tanh(z_c)
+        c = f * c + i * g
+        h = o * tf.tanh(c)
+        return (h, c), (h, c, i, f, g, o)
+    (h, c), (hs, cs, i, f, g, o) = _loop(step, (h0, c0), [xs])
+
+    def backward(d_hs, d_h, d_c):
+        kernel_t, recurrent_t = tf.transpose(kernel), tf.transpose(recurrent_kernel)
+
+        def step(carry, inputs_t):
+            dh, dc, dk, drk, db = carry
+            dh_t, x, h_prev, c_prev, c, i, f, g, o = inputs_t
+            dh = dh + dh_t
+            tanh_c = tf.tanh(c)
+            dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
+            dz = tf.concat([dc * g * i * (1.0 - i), dc * c_prev * f * (1.0 - f), dc * i * (1.0 - g * g),
+                            dh * tanh_c * o * (1.0 - o)], axis=-1)
+            carry = (tf.matmul(dz, recurrent_t), dc * f, dk + tf.matmul(x, dz, transpose_a=True),
+                     drk + tf.matmul(h_prev, dz, transpose_a=True), db + tf.reduce_sum(dz, 0))
+            return carry, (tf.matmul(dz, kernel_t),)
+        init = (_or_zeros(d_h, h0), _or_zeros(d_c, c0), tf.zeros_like(kernel), tf.zeros_like(recurrent_kernel),
+                tf.zeros_like(bias))
+        sequences = [_or_zeros(d_hs, hs), xs, _shifted(h0, hs), _shifted(c0, cs), cs, i, f, g, o]
+        (dh0, dc0, dk, drk, db), (dxs,) = _loop(step, init, sequences, reverse=True)
+        return dxs, dh0, dc0, dk, drk, db
+    return (hs, h, c), backward
+
+
+@tf.custom_gradient
+def _fused_gru(xs, h0, kernel, recurrent_kernel, input_bias, recurrent_bias):
+    def step(h, inputs_t):
+        x_z, x_r, x_h = tf.split(tf.matmul(inputs_t[0], kernel) + input_bias, 3, axis=-1)
+        inner_z, inner_r, inner_h = tf.split(tf.matmul(h, recurrent_kernel) + recurrent_bias, 3, axis=-1)
+        z, r = tf.sigmoid(x_z + inner_z), tf.sigmoid(x_r + inner_r)
+        candidate = tf.tanh(x_h + r * inner_h)
+        h = z * h + (1.0 - z) * candidate
+        return h, (h, z, r, candidate, inner_h)
+    h, (hs, z, r, candidate, inner_h) = _loop(step, h0, [xs])
+
+    def backward(d_hs, d_h):
+        kernel_t, recurrent_t = tf.transpose(kernel), tf.transpose(recurrent_kernel)
+
+        def step(carry, inputs_t):
+            dh, dk, drk, dbi, dbr = carry
+            dh_t, x, h_prev, z, r, candidate, inner_h = inputs_t
+            dh = dh + dh_t
+            dz = dh * (h_prev - candidate) * z * (1.0 - z)
+            d_candidate = dh * (1.0 - z) * (1.0 - candidate * candidate)
+            dr = d_candidate * inner_h * r * (1.0 - r)
+            d_inner = tf.concat([dz, dr, d_candidate * r], axis=-1)
+            d_x = tf.concat([dz, dr, d_candidate], axis=-1)
+            carry = (dh * z + tf.matmul(d_inner, recurrent_t), dk + tf.matmul(x, d_x, transpose_a=True),
+                     drk + tf.matmul(h_prev, d_inner, transpose_a=True), dbi + tf.reduce_sum(d_x, 0),
+                     dbr + tf.reduce_sum(d_inner, 0))
+            return carry, (tf.matmul(d_x, kernel_t),)
+        init = (_or_zeros(d_h, h0), tf.zeros_like(kernel), tf.zeros_like(recurrent_kernel),
+                tf.zeros_like(input_bias), tf.zeros_like(recurrent_bias))
+        sequences = [_or_zeros(d_hs, hs), xs, _shifted(h0, hs), z, r, candidate, inner_h]
+        (dh0, dk, drk, dbi, dbr), (dxs,) = _loop(step, init, sequences, reverse=True)
+        return dxs, dh0, dk, drk, dbi, dbr
+    return (hs, h), backward

@@ -190,11 +190,16 @@ class TorchBackend(Backend):
     def rng_key(self, seed):
         return int(seed) & _MASK64
 
+    # A step captured as a graph (jit_compile="torch.compile") receives its key as an int64 tensor: splitting
+    # it and drawing from it are then tensor ops (splitmix64 with wrapping int64 arithmetic), the same key
+    # sequence as for integer keys, and counter-based random numbers instead of a torch.Generator's.
     def rng_split(self, key, num=2):
+        if isinstance(key, torch.Tensor):
+            return [_splitmix64_tensor(key + (i + 1)) for i in range(num)]
         return [_splitmix64(key + i + 1) for i in range(num)]
 
     def rng_key_to_numpy(self, key):
-        return np.asarray(key, np.uint64)
+        return np.asarray(int(key) & _MASK64, np.uint64)
 
     def rng_key_from_numpy(self, array):
         return int(array) & _MASK64
@@ -202,16 +207,35 @@ class TorchBackend(Backend):
     def _generator(self, key):
         return torch.Generator(device=self.device).manual_seed(key)
 
+    def _uniform_from_key(self, key, shape, dtype):
+        """Uniform [0, 1) numbers of `shape` from a tensor key: 24 bits of splitmix64(mix(key) + i) each."""
+        count = int(np.prod(shape, dtype=np.int64))
+        bits = _splitmix64_tensor(_splitmix64_tensor(key) + torch.arange(count, device=key.device))
+        return ((bits >> 39).to(torch.float32) * 2.0 ** -24).reshape(tuple(shape)).to(self._dtype(dtype))
+
     def random_uniform(self, key, shape, minval=0.0, maxval=1.0, dtype="float32"):
-        sample = torch.rand(tuple(shape), generator=self._generator(key), dtype=self._dtype(dtype), device=self.device)
+        if isinstance(key, torch.Tensor):
+            sample = self._uniform_from_key(key, shape, dtype)
+        else:
+            sample = torch.rand(tuple(shape), generator=self._generator(key), dtype=self._dtype(dtype),
+                                device=self.device)
         return sample * (maxval - minval) + minval if (minval, maxval) != (0.0, 1.0) else sample
 
     def random_normal(self, key, shape, mean=0.0, stddev=1.0, dtype="float32"):
-        sample = torch.randn(tuple(shape), generator=self._generator(key), dtype=self._dtype(dtype), device=self.device)
+        if isinstance(key, torch.Tensor):  # Box-Muller on two uniform streams
+            pair = self._uniform_from_key(key, (2,) + tuple(shape), "float32")
+            radius = torch.sqrt(-2.0 * torch.log(pair[0] + 2.0 ** -25))
+            sample = (radius * torch.cos(2.0 * np.pi * pair[1])).to(self._dtype(dtype))
+        else:
+            sample = torch.randn(tuple(shape), generator=self._generator(key), dtype=self._dtype(dtype),
+                                 device=self.device)
         return sample * stddev + mean if (mean, stddev) != (0.0, 1.0) else sample
 
     def dropout(self, key, x, rate):
-        keep = torch.empty_like(x).bernoulli_(1.0 - rate, generator=self._generator(key))
+        if isinstance(key, torch.Tensor):
+            keep = (self._uniform_from_key(key, x.shape, "float32") >= rate).to(x.dtype)
+        else:
+            keep = torch.empty_like(x).bernoulli_(1.0 - rate, generator=self._generator(key))
         return x * keep / (1.0 - rate)
 
     # einsum (normalization and attention layers)
@@ -324,19 +348,49 @@ class TorchBackend(Backend):
             with torch.enable_grad():
                 out = fn(params, *args, **kwargs)
                 value, aux = out if has_aux else (out, None)
-                grads = torch.autograd.grad(value, params, allow_unused=True)
+                grads = torch.autograd.grad(value, params, allow_unused=True) if params else []
             grads = [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
             value = value.detach()
             return ((value, _detach(aux)) if has_aux else value), grads
         return value_and_grad_fn
 
-    def compile(self, fn, jit=True):
-        # Eager PyTorch is already as fast as a hand-written loop; torch.compile only when asked for by name.
-        # Steps run without recording a tape; value_and_grad turns recording on where it needs it.
+    compile_modes = ("torch.compile",)
+
+    def compile_traces(self, jit):
+        return jit in (True, "torch.compile")
+
+    def compile(self, fn, jit="auto"):
+        # "auto" is eager: as fast as a hand-written eager loop, nothing to warm up. True / "torch.compile" capture
+        # the whole step as one graph for inductor. Steps run without recording a tape; value_and_grad turns
+        # recording on where it needs it.
         fn = torch.no_grad()(fn)
-        return torch.compile(fn) if jit == "torch.compile" else fn
+        return _GraphStep(fn, fallback=jit is True) if jit in (True, "torch.compile") else fn
 
     stop_gradient = staticmethod(torch.Tensor.detach)
+
+    def batch_norm_training(self, x, axis, gamma, beta, epsilon):
+        # torch's fused kernel (forward and backward) on the channels-first view. It also returns the batch
+        # mean and 1 / sqrt(biased variance + epsilon), from which the moving averages are updated.
+        channels_first = torch.movedim(x, axis, 1) if axis != 1 else x
+        outputs, mean, inverse_std = torch.native_batch_norm(channels_first, gamma, beta, None, None, True, 0.0,
+                                                             epsilon)
+        variance = (1.0 / torch.square(inverse_std.detach()) - epsilon).clamp_min(0.0)
+        return (torch.movedim(outputs, 1, axis) if axis != 1 else outputs), mean.detach(), variance
+
+    # optimizer steps: torch's multi-tensor kernels, a few launches for all weights (torch.optim's foreach path)
+    def adam_update(self, params, grads, momentums, velocities, alpha, beta_1, beta_2, epsilon):
+        new_m = torch._foreach_lerp(momentums, grads, 1.0 - beta_1)
+        new_v = torch._foreach_lerp(velocities, torch._foreach_mul(grads, grads), 1.0 - beta_2)
+        steps = torch._foreach_div(new_m, torch._foreach_add(torch._foreach_sqrt(new_v), epsilon))
+        torch._foreach_mul_(steps, alpha)
+        return torch._foreach_sub(params, steps), new_m, new_v
+
+    def sgd_momentum_update(self, params, grads, momentums, learning_rate, momentum, nesterov):
+        scaled = torch._foreach_mul(grads, learning_rate)
+        new_m = torch._foreach_sub(torch._foreach_mul(momentums, momentum), scaled)
+        if nesterov:
+            return torch._foreach_sub(torch._foreach_add(params, torch._foreach_mul(new_m, momentum)), scaled), new_m
+        return torch._foreach_add(params, new_m), new_m
 
     # keras.ops numerics (issue 9, item 4): torch's own kernels for the base composites
     def standardize_dtype(self, dtype):
@@ -477,6 +531,70 @@ def _splitmix64(x):
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
     return (x ^ (x >> 31)) & ((1 << 63) - 1)
+
+
+def _int64(constant):
+    """A 64-bit constant as the signed int64 with the same bits."""
+    return constant - (1 << 64) if constant >= 1 << 63 else constant
+
+
+def _shift_right(x, bits):
+    """Logical right shift of int64 tensors (torch's >> is arithmetic)."""
+    return (x >> bits) & ((1 << (64 - bits)) - 1)
+
+
+def _splitmix64_tensor(x):
+    """`_splitmix64` on int64 tensors: the same bits, the products wrapping modulo 2**64."""
+    x = x + _int64(0x9E3779B97F4A7C15)
+    x = (x ^ _shift_right(x, 30)) * _int64(0xBF58476D1CE4E5B9)
+    x = (x ^ _shift_right(x, 27)) * _int64(0x94D049BB133111EB)
+    return (x ^ _shift_right(x, 31)) & ((1 << 63) - 1)
+
+
+class _GraphStep:
+    """A pure step captured once per argument signature as one aten graph and compiled by torch.compile.
+
+    make_fx traces through autograd, so the graph holds the forward pass, the backward pass and the optimizer
+    update: no Python runs per step and dynamo sees no mlfront code (nothing to guard, no graph breaks).
+    Integer random keys become int64 tensor inputs, so a new key per step does not change the signature.
+    With `fallback` (jit_compile=True), a step that cannot be captured (it reads tensor values in Python)
+    runs eagerly after a warning; with "torch.compile" named explicitly the error is raised.
+    """
+
+    def __init__(self, fn, fallback):
+        self.fn, self.fallback, self.graphs = fn, fallback, {}
+
+    def __call__(self, *args):
+        leaves, spec = torch.utils._pytree.tree_flatten(args)
+        leaves = [torch.tensor(_int64(leaf), dtype=torch.int64) if type(leaf) is int else leaf for leaf in leaves]
+        tensors = [leaf for leaf in leaves if isinstance(leaf, torch.Tensor)]
+        signature = (spec, tuple((tuple(leaf.shape), leaf.dtype, leaf.device) if isinstance(leaf, torch.Tensor)
+                                 else leaf for leaf in leaves))
+        graph = self.graphs.get(signature)
+        if graph is None:
+            graph = self.graphs[signature] = self._capture(leaves, spec, tensors)
+        return graph(*tensors)
+
+    def _capture(self, leaves, spec, tensors):
+        from torch.fx.experimental.proxy_tensor import make_fx
+        is_tensor = [isinstance(leaf, torch.Tensor) for leaf in leaves]
+
+        def flat_step(*flat_tensors):
+            given = iter(flat_tensors)
+            rebuilt = [next(given) if tensor else leaf for leaf, tensor in zip(leaves, is_tensor)]
+            return self.fn(*torch.utils._pytree.tree_unflatten(rebuilt, spec))
+        try:
+            compiled = torch.compile(make_fx(flat_step, tracing_mode="fake")(*tensors), dynamic=False)
+            compiled(*tensors)  # compile now (the step is pure: this call changes nothing)
+            return compiled
+        except Exception as error:
+            if not self.fallback:
+                raise
+            import warnings
+            warnings.warn(f"jit_compile=True: torch.compile cannot capture this model's step as one graph "
+                          f"({type(error).__name__}: {str(error).strip().splitlines()[0][:300] if str(error) else ''}); "
+                          f"running it eagerly instead.", RuntimeWarning, stacklevel=3)
+            return flat_step
 
 
 # ---------------------------------------------------------------------- Model.export: ONNX through torch.onnx

@@ -252,11 +252,21 @@ class Backend(abc.ABC):
         `grads` is a list matching `params`. Values returned are detached from any tape.
         """
 
-    @abc.abstractmethod
-    def compile(self, fn, jit=True):
-        """`fn` compiled for repeated calls with same-shaped arguments (or `fn` itself when `jit` is False).
+    #: The `jit_compile` values this engine accepts besides "auto", True and False (e.g. ("xla",)).
+    compile_modes = ()
 
-        The function must be pure: it reads only its arguments and returns its results.
+    def compile_traces(self, jit):
+        """True when `compile(fn, jit)` traces `fn` (its values are placeholders while it runs once)."""
+        return self.traces and bool(jit)
+
+    @abc.abstractmethod
+    def compile(self, fn, jit="auto"):
+        """`fn` compiled for repeated calls with same-shaped arguments.
+
+        `jit`: "auto" the engine's default compiled mode, True its strongest compiler (warning and using the
+        default mode for a function it cannot compile), False `fn` itself, or one of `compile_modes`. The
+        function must be pure: it reads only its arguments (arrays, lists, tuples, dicts, None and random keys)
+        and returns its results.
         """
 
     @abc.abstractmethod
@@ -338,6 +348,41 @@ class Backend(abc.ABC):
     def lerp(self, start, end, weight):
         """`start + weight * (end - start)`: a moving average step (optimizer moments, normalization stats)."""
         return start + weight * (end - start)
+
+    def batch_norm_training(self, x, axis, gamma, beta, epsilon):
+        """Batch normalization by the batch's own statistics over every axis but `axis` (the channels):
+        `(x - mean) / sqrt(var + epsilon) * gamma + beta` (gamma / beta may be None). Returns (outputs, mean,
+        variance), the biased variance, both of shape (channels,). Engines with a fused kernel override it."""
+        reduce = [a for a in range(len(self.shape(x))) if a != axis]
+        mean, variance = self.mean(x, axis=reduce, keepdims=True), self.var(x, axis=reduce, keepdims=True)
+        outputs = (x - mean) * self.rsqrt(variance + epsilon)
+        shape = [1] * len(self.shape(x))
+        shape[axis] = -1
+        if gamma is not None:
+            outputs = outputs * self.reshape(gamma, shape)
+        if beta is not None:
+            outputs = outputs + self.reshape(beta, shape)
+        return outputs, self.reshape(mean, (-1,)), self.reshape(variance, (-1,))
+
+    # Optimizer steps over lists of tensors: engines with multi-tensor kernels (torch's `_foreach_*`) override
+    # them to launch a few kernels for all of a model's weights instead of several per weight.
+    def adam_update(self, params, grads, momentums, velocities, alpha, beta_1, beta_2, epsilon):
+        """One Adam step: `m = lerp(m, g, 1 - b1); v = lerp(v, g², 1 - b2); p -= alpha * m / (sqrt(v) + eps)`
+        for each tensor; returns the lists (new params, new momentums, new velocities)."""
+        new_m = [self.lerp(m, g, 1.0 - beta_1) for m, g in zip(momentums, grads)]
+        new_v = [self.lerp(v, self.square(g), 1.0 - beta_2) for v, g in zip(velocities, grads)]
+        new_p = [p - alpha * m / (self.sqrt(v) + epsilon) for p, m, v in zip(params, new_m, new_v)]
+        return new_p, new_m, new_v
+
+    def sgd_momentum_update(self, params, grads, momentums, learning_rate, momentum, nesterov):
+        """One SGD step with momentum: `m = momentum * m - lr * g`, then `p += m` (or, Nesterov,
+        `p += momentum * m - lr * g`); returns the lists (new params, new momentums)."""
+        new_m = [momentum * m - learning_rate * g for m, g in zip(momentums, grads)]
+        if nesterov:
+            new_p = [p + momentum * m - learning_rate * g for p, m, g in zip(params, new_m, grads)]
+        else:
+            new_p = [p + m for p, m in zip(params, new_m)]
+        return new_p, new_m
 
     def square(self, x):
         return x * x

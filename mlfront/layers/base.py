@@ -8,6 +8,7 @@ import numpy as np
 
 from mlfront import backend as _backend
 from mlfront import initializers as _initializers
+from mlfront import mixed_precision as _mixed_precision
 from mlfront import regularizers as _regularizers
 from mlfront.backend import config as _config
 from mlfront.backend import context as _context
@@ -16,7 +17,7 @@ from mlfront.layers import graph as _graph
 from mlfront.random import KeyStream
 from mlfront.saving.serialization import function_config, serialize_keras_object
 from mlfront.utils.naming import snake_case
-from mlfront.variables import Variable
+from mlfront.variables import Variable, bind, values_of
 
 _name_counts = {}
 _added_metric_version = [0]  # bumped when add_metric creates a metric, so models re-collect their metrics
@@ -111,23 +112,26 @@ class _graph_attribute:
         return self if layer is None else self.fn(layer)
 
 
-def _dtype_name(dtype, layer_class):
-    """The dtype name of a layer's `dtype` argument: a name ("float32"), None (float32), or the dtype-policy
-    dict of a Keras config (Keras 3's `DTypePolicy`, Keras 2's `Policy`) naming a plain dtype."""
-    if dtype is None:
-        return _config.floatx()
-    if isinstance(dtype, dict):
-        if dtype.get("class_name") not in ("DTypePolicy", "Policy") or not isinstance(dtype.get("config"), dict):
-            raise ValueError(f"{layer_class}: dtype should be a dtype name or a DTypePolicy config, got {dtype!r}.")
-        dtype = dtype["config"].get("name")
-    if not isinstance(dtype, str):
-        dtype = getattr(dtype, "name", dtype)
-    if not isinstance(dtype, str):
-        raise ValueError(f"{layer_class}: dtype should be a dtype name such as 'float32', got {dtype!r}.")
-    if dtype.startswith("mixed_"):
-        raise NotImplementedError(f"{layer_class}: the mixed-precision dtype policy {dtype!r} is not supported; "
-                                  f"use a plain dtype such as 'float32'.")
-    return dtype
+def _dtype_policy(dtype, layer_class):
+    """The `DTypePolicy` of a layer's `dtype` argument: a policy, a policy or dtype name ("mixed_float16",
+    "float32"), None (the global policy), or the dtype-policy dict of a Keras config (Keras 3's `DTypePolicy`,
+    Keras 2's `Policy`)."""
+    return _mixed_precision.get(dtype, layer_class)
+
+
+def _cast_floats(B, structure, dtype):
+    """The float arrays of `structure` (also inside lists / tuples / dicts) cast to `dtype` where they differ and
+    one of the two is a 16-bit float (a mixed-precision layer's inputs; ints, bools and float64 stay)."""
+    if isinstance(structure, dict):
+        return {k: _cast_floats(B, v, dtype) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_cast_floats(B, v, dtype) for v in structure)
+    if B.is_array(structure):
+        current = B.dtype(structure)
+        if current != dtype and current.startswith(("float", "bfloat")) and (
+                _mixed_precision.is_low_precision(dtype) or _mixed_precision.is_low_precision(current)):
+            return B.cast(structure, dtype)
+    return structure
 
 
 def added_losses():
@@ -161,7 +165,10 @@ class Layer:
         activity_regularizer: a regularizer of the layer's outputs; its penalty, divided by the batch size,
             is added to the loss (through `add_loss`), as in Keras.
         weights: Keras 2: the layer's initial weights (as `get_weights` lists them), set once it is built.
-        dtype: compute dtype ("float32").
+        dtype: the dtype policy: a dtype name ("float32"), a mixed-precision policy name ("mixed_float16",
+            "mixed_bfloat16") or a `mlfront.mixed_precision.DTypePolicy`; None is the global policy
+            (`mlfront.mixed_precision.set_global_policy`). Under a mixed policy the variables are float32, while
+            float inputs, the variables read during `call` and the outputs are in the compute dtype.
         input_shape / input_dim / batch_input_shape: on a model's first layer, the input shape (without the
             batch dimension for `input_shape`).
     """
@@ -174,7 +181,9 @@ class Layer:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}.")
         self.name = name or unique_name(snake_case(type(self).__name__))
         self._trainable = trainable
-        self.dtype = _dtype_name(dtype, type(self).__name__)
+        self._dtype_policy = _dtype_policy(dtype, type(self).__name__)
+        # Models leave their inputs as they are (each layer casts its own), as Keras's Functional models do.
+        self._autocasts_inputs = not hasattr(self, "train_step")
         self.built = False
         self._variables = []
         self._regularized = []
@@ -196,14 +205,49 @@ class Layer:
         self.supports_masking = getattr(self, "supports_masking", False)
         self._inbound_nodes = []
 
+    # ------------------------------------------------------------------ dtype policy
+    @property
+    def dtype_policy(self):
+        """The layer's `mlfront.mixed_precision.DTypePolicy` (settable with a policy or a name)."""
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value):
+        self._dtype_policy = _dtype_policy(value, type(self).__name__)
+
+    @property
+    def dtype(self):
+        """The dtype of the layer's variables (the policy's `variable_dtype`), as in Keras 3."""
+        return self._dtype_policy.variable_dtype
+
+    @dtype.setter
+    def dtype(self, value):
+        self._dtype_policy = _dtype_policy(value, type(self).__name__)
+
+    @property
+    def variable_dtype(self):
+        """The dtype the layer's variables are stored in."""
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self):
+        """The dtype of the layer's computation and outputs (float16 / bfloat16 under a mixed policy)."""
+        return self._dtype_policy.compute_dtype
+
     # ------------------------------------------------------------------ weights
     def add_weight(self, name=None, shape=(), initializer="glorot_uniform", regularizer=None, trainable=True,
-                   dtype=None, constraint=None):
-        """Create, track and return a Variable of this layer (named `<layer>/<name>`)."""
+                   dtype=None, constraint=None, autocast=True):
+        """Create, track and return a Variable of this layer (named `<layer>/<name>`).
+
+        `dtype` defaults to the policy's variable dtype. With `autocast` (the default) a float variable is read
+        in the compute dtype during the layer's call under a mixed policy; `autocast=False` keeps it in its own
+        dtype (e.g. BatchNormalization's statistics)."""
         name = name or f"variable_{len(self._variables)}"
-        value = _initializers.get(initializer)(tuple(int(d) for d in shape), dtype=dtype or self.dtype)
-        variable = Variable(value, trainable=trainable, name=name, dtype=dtype or self.dtype,
-                            path=f"{self.name}/{name}")
+        dtype = dtype or self.variable_dtype
+        value = _initializers.get(initializer)(tuple(int(d) for d in shape), dtype=dtype)
+        variable = Variable(value, trainable=trainable, name=name, dtype=dtype, path=f"{self.name}/{name}")
+        if not autocast:
+            variable.autocast = False
         if constraint is not None:  # applied by the optimizer after every update
             from mlfront import constraints as _constraints
             variable.constraint = _constraints.get(constraint)
@@ -388,6 +432,15 @@ class Layer:
         training = _call_signature.call_arguments(self._call_signature, args, kwargs)
         if not _calls.depth and (_calls.layers_with_losses or _calls.metric_values):
             clear_added_losses()  # a new outermost call: the losses of the last one are gone, as in Keras
+        casts = None
+        if _mixed_precision._low_precision_used[0]:  # no policy so far computes in 16 bits: nothing to cast
+            compute = self._dtype_policy.compute_dtype
+            if compute.startswith(("float", "bfloat")):
+                B = _backend.get()
+                if getattr(self, "_autocasts_inputs", True):
+                    inputs, args, kwargs = (_cast_floats(B, inputs, compute), _cast_floats(B, args, compute),
+                                            _cast_floats(B, kwargs, compute))
+                casts = self._autocast_variables(B, compute)
         _calls.depth += 1
         try:
             if training is None or training == _context.current()[0]:
@@ -397,9 +450,39 @@ class Layer:
                     outputs = self.call(inputs, *args, **kwargs)
         finally:
             _calls.depth -= 1
+            if casts is not None:
+                self._restore_autocast_variables(B, casts)
+        if casts is not None and self._dtype_policy.is_mixed and getattr(self, "_autocasts_inputs", True):
+            outputs = _cast_floats(B, outputs, compute)  # e.g. a float32 constant promoted the result
         if getattr(self, "activity_regularizer", None) is not None:
             self._add_activity_losses(outputs)
         return outputs
+
+    def _autocast_variables(self, B, compute):
+        """Make this layer's float variables hold their values cast to `compute` for the call (Keras's
+        AutocastVariable, done by binding: the cast is part of the traced / differentiated computation, so the
+        gradients reach the float32 values). Returns what `_restore_autocast_variables` needs."""
+        casts = []
+        for variable in self._variables:
+            if not getattr(variable, "autocast", True):
+                continue
+            value = values_of([variable])[0]
+            dtype = B.dtype(value)
+            if dtype != compute and dtype.startswith(("float", "bfloat")):
+                cast = B.cast(value, compute)
+                bind([variable], [cast])
+                casts.append((variable, value, cast, dtype))
+        return casts
+
+    @staticmethod
+    def _restore_autocast_variables(B, casts):
+        """Give the variables their own values back; one the call assigned keeps the new value, in its dtype."""
+        for variable, value, cast, dtype in casts:
+            current = values_of([variable])[0]
+            if current is cast:
+                bind([variable], [value])
+            elif B.dtype(current) != dtype:
+                bind([variable], [B.cast(current, dtype)])
 
     def _add_activity_losses(self, outputs):
         """The activity regularizer's penalty of each output, divided by the batch size (Keras 2 and 3)."""
@@ -517,7 +600,7 @@ class Layer:
     # ------------------------------------------------------------------ configuration
     def get_config(self):
         """The constructor arguments that recreate this layer (without its weights)."""
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype_policy.name}
         if getattr(self, "activity_regularizer", None) is not None:
             config.update(serialized(activity_regularizer=self.activity_regularizer))
         if self._declared_input_shape is not None:

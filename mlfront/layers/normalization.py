@@ -5,6 +5,15 @@ from mlfront import constraints as _constraints
 from mlfront.layers.base import Layer, resolve_training, serialized
 
 
+def _in_variable_dtype(layer, B, inputs):
+    """(inputs, their dtype): 16-bit float inputs of a layer with float32 variables (a mixed policy) are cast up,
+    so the statistics are computed in float32, as Keras's normalization layers do; the caller casts back."""
+    dtype = B.dtype(inputs)
+    if dtype in ("float16", "bfloat16") and layer.variable_dtype != dtype:
+        return B.cast(inputs, layer.variable_dtype), dtype
+    return inputs, dtype
+
+
 def _normalize_axes(layer, axis, rank):
     """`axis` (int or list of ints) as a sorted tuple of non-negative axes of a rank-`rank` input."""
     axes = [axis] if isinstance(axis, int) else list(axis)
@@ -85,12 +94,13 @@ class BatchNormalization(Layer):
         self._param_shape = tuple(input_shape[a] if a == self._axis else 1 for a in range(rank))
         size = (input_shape[self._axis],)
         self.gamma = self.add_weight("gamma", size, self.gamma_initializer, self.gamma_regularizer,
-                                     constraint=self.gamma_constraint) if self.scale else None
+                                     constraint=self.gamma_constraint, autocast=False) if self.scale else None
         self.beta = self.add_weight("beta", size, self.beta_initializer, self.beta_regularizer,
-                                    constraint=self.beta_constraint) if self.center else None
-        self.moving_mean = self.add_weight("moving_mean", size, self.moving_mean_initializer, trainable=False)
+                                    constraint=self.beta_constraint, autocast=False) if self.center else None
+        self.moving_mean = self.add_weight("moving_mean", size, self.moving_mean_initializer, trainable=False,
+                                        autocast=False)
         self.moving_variance = self.add_weight("moving_variance", size, self.moving_variance_initializer,
-                                               trainable=False)
+                                               trainable=False, autocast=False)
         self.built = True
 
     def _broadcast(self, B, x):
@@ -98,7 +108,15 @@ class BatchNormalization(Layer):
 
     def call(self, inputs, training=None, mask=None):
         B = _backend.get()
+        inputs, input_dtype = _in_variable_dtype(self, B, inputs)
         # A frozen layer normalizes with its moving statistics even in training, as in Keras.
+        if resolve_training(training) and self.trainable and mask is None:
+            outputs, mean, variance = B.batch_norm_training(
+                inputs, self._axis, None if self.gamma is None else self.gamma.value,
+                None if self.beta is None else self.beta.value, self.epsilon)
+            self._update_moving(B, self.moving_mean, mean)
+            self._update_moving(B, self.moving_variance, variance)
+            return outputs if B.dtype(outputs) == input_dtype else B.cast(outputs, input_dtype)
         if resolve_training(training) and self.trainable:
             mean, variance = self._moments(B, inputs, mask)
             self._update_moving(B, self.moving_mean, mean)
@@ -113,7 +131,7 @@ class BatchNormalization(Layer):
         outputs = (inputs - mean) * factor
         if self.beta is not None:
             outputs = outputs + self._broadcast(B, self.beta.value)
-        return outputs
+        return outputs if B.dtype(outputs) == input_dtype else B.cast(outputs, input_dtype)
 
     def _moments(self, B, inputs, mask):
         """Batch mean and (biased) variance over the reduction axes; masked entries are left out."""
@@ -184,13 +202,14 @@ class LayerNormalization(Layer):
         size = tuple(input_shape[a] for a in self._axes)
         self._param_shape = tuple(input_shape[a] if a in self._axes else 1 for a in range(rank))
         self.gamma = self.add_weight("gamma", size, self.gamma_initializer, self.gamma_regularizer,
-                                     constraint=self.gamma_constraint) if self.scale else None
+                                     constraint=self.gamma_constraint, autocast=False) if self.scale else None
         self.beta = self.add_weight("beta", size, self.beta_initializer, self.beta_regularizer,
-                                    constraint=self.beta_constraint) if self.center else None
+                                    constraint=self.beta_constraint, autocast=False) if self.center else None
         self.built = True
 
     def call(self, inputs):
         B = _backend.get()
+        inputs, input_dtype = _in_variable_dtype(self, B, inputs)
         mean = B.mean(inputs, axis=self._axes, keepdims=True)
         variance = B.var(inputs, axis=self._axes, keepdims=True)
         factor = B.rsqrt(variance + self.epsilon)
@@ -199,7 +218,7 @@ class LayerNormalization(Layer):
         outputs = (inputs - mean) * factor
         if self.beta is not None:
             outputs = outputs + B.reshape(self.beta.value, self._param_shape)
-        return outputs
+        return outputs if B.dtype(outputs) == input_dtype else B.cast(outputs, input_dtype)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

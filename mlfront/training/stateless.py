@@ -146,7 +146,7 @@ def jit(fn):
         loss, state = step(state, x_batch, y_batch)
     """
     B = _backend.get()
-    compiled = B.compile(fn, jit=True)
+    compiled = B.compile(fn, jit="auto")
 
     def prepare(value):
         if isinstance(value, np.ndarray):

@@ -7,12 +7,14 @@ and returns the values the Variables hold at the end. The backend's `compile` tu
 tf.function or plain eager torch, traced once; the loop outside only moves references.
 """
 
+import collections.abc
 import contextlib
 import threading
 
 import numpy as np
 
 from mlfront import backend as _backend
+from mlfront import mixed_precision as _mixed_precision
 from mlfront import optimizers as _optimizers
 from mlfront.backend.context import call_context
 from mlfront.layers import base as _layer_base
@@ -44,50 +46,39 @@ def host_inputs_are_ready():
     return getattr(_host_state, "ready", False)
 
 
-class LazyLogs(dict):
-    """Batch logs whose values are read from the device only when someone looks at them."""
+class LazyLogs(collections.abc.MutableMapping):
+    """Batch logs whose values are read from the device only when someone looks at them (a callback that
+    reads no batch logs costs no device sync). A mapping like Keras's logs dict; `copy()` gives a dict."""
 
     def __init__(self, compute):
-        super().__init__()
         self._compute = compute
-        self._ready = False
+        self._values = None
 
-    def _fill(self):
-        if not self._ready:
-            self._ready = True
-            super().update(self._compute())
+    def _filled(self):
+        if self._values is None:
+            self._values = dict(self._compute())
+        return self._values
 
     def __getitem__(self, key):
-        self._fill()
-        return super().__getitem__(key)
+        return self._filled()[key]
 
-    def get(self, key, default=None):
-        self._fill()
-        return super().get(key, default)
+    def __setitem__(self, key, value):
+        self._filled()[key] = value
+
+    def __delitem__(self, key):
+        del self._filled()[key]
 
     def __iter__(self):
-        self._fill()
-        return super().__iter__()
+        return iter(self._filled())
 
     def __len__(self):
-        self._fill()
-        return super().__len__()
+        return len(self._filled())
 
-    def __contains__(self, key):
-        self._fill()
-        return super().__contains__(key)
+    def copy(self):
+        return dict(self._filled())
 
-    def items(self):
-        self._fill()
-        return super().items()
-
-    def keys(self):
-        self._fill()
-        return super().keys()
-
-    def values(self):
-        self._fill()
-        return super().values()
+    def __repr__(self):
+        return repr(self._filled())
 
 
 class Trainer:
@@ -129,18 +120,26 @@ class Trainer:
             loss_weights: per-output weights of the total loss.
             weighted_metrics: metrics computed with the sample (and class) weights.
             run_eagerly: run steps without compiling them (for debugging).
-            jit_compile: "auto" (the engine's default: jax.jit, tf.function, eager torch), True, False,
-                "xla" (tf.function with XLA) or "torch.compile".
+            jit_compile: "auto" (the engine's default: jax.jit, tf.function, eager torch), True (the engine's
+                strongest compiler: XLA on jax and tensorflow, torch.compile on torch; a warning and the
+                default mode where it cannot compile the model), False (no compilation), or a mode the
+                engine names in `Backend.compile_modes` ("xla", "torch.compile").
             steps_per_execution: how many batches one compiled call trains (or evaluates, predicts) on;
                 callbacks' batch hooks then run once per call, as in Keras.
         """
         if kwargs:
             raise TypeError(f"compile: unexpected keyword argument(s) {sorted(kwargs)}.")
+        modes = ("auto", True, False) + tuple(_backend.get().compile_modes)
+        if not any(jit_compile is mode or jit_compile == mode and isinstance(mode, str) for mode in modes):
+            raise ValueError(f"compile: `jit_compile` must be one of {list(modes)} on the "
+                             f"{_backend.get().name} backend, got {jit_compile!r}.")
         if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, (int, np.integer)) \
                 or steps_per_execution < 1:
             raise ValueError(f"compile: `steps_per_execution` must be an integer >= 1, got "
                              f"{steps_per_execution!r}.")
         self.optimizer = _optimizers.get(optimizer)
+        if self.dtype_policy.name == "mixed_float16" and not isinstance(self.optimizer, _optimizers.LossScaleOptimizer):
+            self.optimizer = _optimizers.LossScaleOptimizer(self.optimizer)  # float16 gradients need loss scaling
         self._compile_args = dict(loss=loss, metrics=metrics, loss_weights=loss_weights,
                                   weighted_metrics=weighted_metrics)
         self.compiled_loss = CompiledLoss(loss, loss_weights, self.output_names) if loss is not None else None
@@ -196,6 +195,13 @@ class Trainer:
     def compute_loss(self, x, y, y_pred, sample_weight=None):
         """The training loss of one batch: the compiled loss, plus the weight regularization penalties, plus the
         losses the layers added with `add_loss` in this batch's forward pass."""
+        return self._loss_terms(x, y, y_pred, sample_weight)[0]
+
+    def _loss_terms(self, x, y, y_pred, sample_weight):
+        """(the training loss, the per-output losses of the compiled loss or None), computed once per step.
+        A subclass's own `compute_loss` is called instead (its per-output losses are then left to the logs)."""
+        if type(self).compute_loss is not Trainer.compute_loss:
+            return self.compute_loss(x, y, y_pred, sample_weight), None
         B = _backend.get()
         added = _layer_base.added_losses()
         free = self._step_input_free_losses if self._step_input_free_losses is not None else \
@@ -203,13 +209,14 @@ class Trainer:
         if self.compiled_loss is None and not added and not free:
             raise ValueError(f"Model '{self.name}' was compiled without a loss and adds none with add_loss(); "
                              f"pass `loss=` to compile().")
-        total = self.compiled_loss(y, y_pred, sample_weight)[0] if self.compiled_loss is not None else 0.0
+        total, per_output = self.compiled_loss(y, y_pred, sample_weight) if self.compiled_loss is not None \
+            else (0.0, None)
         regularized = self._step_regularized if self._step_regularized is not None else self.regularized_variables()
         for variable, regularizer in regularized:
             total = total + regularizer(variable.value)
         for value in added + [fn() for fn in free]:
             total = total + B.sum(B.cast(value, "float32"))
-        return total
+        return total, per_output
 
     def _input_free_loss_functions(self):
         return [fn for layer in [self] + _layer_base.nested_layers(self) for fn in layer._input_free_losses]
@@ -227,45 +234,53 @@ class Trainer:
         start_values = values_of(trainable)
 
         added_metrics = []
+        # Dynamic loss scaling (mixed_float16): the gradient is taken of the scaled loss; the optimizer's apply
+        # unscales the gradients and skips the step when one is not finite.
+        loss_scaler = self.optimizer if isinstance(self.optimizer, _optimizers.LossScaleOptimizer) else None
 
         def loss_fn(values):
             bind(trainable, values)
-            y_pred = self(x, training=True)
+            y_pred = _mixed_precision.outputs_to_float32(self(x, training=True))  # losses compute in float32
             pending = _layer_base.added_metric_values()  # add_metric values leave the gradient trace as aux
             added_metrics[:] = [metric for metric, _ in pending]
-            return self.compute_loss(x, y, y_pred, sample_weight), (y_pred, values_of(non_trainable),
-                                                                    [value for _, value in pending])
+            loss, per_output = self._loss_terms(x, y, y_pred, sample_weight)
+            aux = (loss, y_pred, per_output, values_of(non_trainable), [value for _, value in pending])
+            return (loss if loss_scaler is None else loss_scaler.scale_loss(loss)), aux
 
-        (loss, (y_pred, new_non_trainable, metric_values)), grads = B.value_and_grad(loss_fn, has_aux=True)(
-            start_values)
+        (_, (loss, y_pred, per_output, new_non_trainable, metric_values)), grads = B.value_and_grad(
+            loss_fn, has_aux=True)(start_values)  # `loss` unscaled, for the logs
         bind(trainable, start_values)
         bind(non_trainable, new_non_trainable)
         self.optimizer.apply(grads, trainable)
-        return self._update_metrics(loss, x, y, y_pred, sample_weight, list(zip(added_metrics, metric_values)))
+        return self._update_metrics(loss, x, y, y_pred, sample_weight, list(zip(added_metrics, metric_values)),
+                                    per_output)
 
     def test_step(self, data):
         """One evaluation step on `data = (x, y, sample_weight)`: the loss and metrics, no update."""
         x, y, sample_weight = data
-        y_pred = self(x, training=False)
-        return self._update_metrics(self.compute_loss(x, y, y_pred, sample_weight), x, y, y_pred, sample_weight)
+        y_pred = _mixed_precision.outputs_to_float32(self(x, training=False))  # losses compute in float32
+        loss, per_output = self._loss_terms(x, y, y_pred, sample_weight)
+        return self._update_metrics(loss, x, y, y_pred, sample_weight, output_losses=per_output)
 
     def predict_step(self, data):
         """The model's outputs on the inputs of one batch."""
         x = data[0] if isinstance(data, tuple) else data
         return self(x, training=False)
 
-    def _update_metrics(self, loss, x, y, y_pred, sample_weight, added_metric_values=None):
+    def _update_metrics(self, loss, x, y, y_pred, sample_weight, added_metric_values=None, output_losses=None):
         B = _backend.get()
         if added_metric_values is None:
             added_metric_values = _layer_base.added_metric_values()
         for metric, value in added_metric_values:
             metric.update_state(value)
         # Weighted by the batch size, so the epoch loss is the mean over samples, as in Keras.
-        self.loss_tracker.update_state(loss, sample_weight=float(B.shape(_data.flatten(x)[0])[0]))
+        batch_size = float(B.shape(_data.flatten(x)[0])[0])
+        self.loss_tracker.update_state(loss, sample_weight=batch_size)
         if self._output_loss_trackers:
-            _, per_output = self.compiled_loss(y, y_pred, sample_weight)
-            for tracker, value in zip(self._output_loss_trackers, per_output):
-                tracker.update_state(value, sample_weight=float(B.shape(_data.flatten(x)[0])[0]))
+            if output_losses is None:  # a custom compute_loss: the compiled per-output losses, for the logs
+                output_losses = self.compiled_loss(y, y_pred, sample_weight)[1]
+            for tracker, value in zip(self._output_loss_trackers, output_losses):
+                tracker.update_state(value, sample_weight=batch_size)
         if self.compiled_metrics is not None:
             self.compiled_metrics.update_state(y, y_pred, sample_weight)
 
@@ -286,11 +301,12 @@ class Trainer:
         self._step_input_free_losses = self._input_free_loss_functions()
         body = {"train": self.train_step, "test": self.test_step}.get(kind)
         training = kind == "train"
+        traced = B.compile_traces(self.jit_compile)
 
         def step(values, batches, key):
             # Traced (jax, tensorflow): the placeholders bound here stay private to this thread and vanish with
             # the trace, so threads calling the model meanwhile see its real weights. Eager torch binds in place.
-            with private_values() if B.traces else contextlib.nullcontext():
+            with private_values() if traced else contextlib.nullcontext():
                 bind(state, values)
                 stream = KeyStream(key)
                 try:
@@ -301,12 +317,12 @@ class Trainer:
                             body(data)
                     return values_of(state), stream.key
                 finally:
-                    if B.traces:
+                    if traced:
                         _layer_base.clear_added_losses()  # traced values must not outlive the trace
 
         if self._has_host_layers:
             step = _with_host_inputs_ready(step)
-        compiled = B.compile(step, jit=self.jit_compile if self.jit_compile != "auto" else True)
+        compiled = B.compile(step, jit=self.jit_compile)
         replacement = []  # the step rebuilt when the first call created metrics (add_metric inside the step)
 
         def execute(batches):
@@ -431,6 +447,7 @@ class Trainer:
             if resume["shuffle_seed"] is not None:
                 train_data.shuffle_seed = resume["shuffle_seed"]
         self._fit_shuffle_seed = train_data.shuffle_seed
+        validation = None  # the validation data's adapter, made (and checked) once, before it is first needed
         for epoch in range(initial_epoch, epochs):
             skip = first_step if epoch == initial_epoch else 0
             self._fit_position = (epoch, skip)
@@ -451,9 +468,11 @@ class Trainer:
             train_data.on_epoch_end()
             logs = self._logs()
             if validation_data is not None and _validates_after(epoch, validation_freq):
-                val_x, val_y, val_sw = _data.unpack_validation_data(validation_data)
-                self._run_evaluation(val_x, val_y, val_sw, validation_batch_size, validation_steps,
-                                     callbacks=None, loading=loading, where="fit (validation_data)")
+                if validation is None:
+                    val_x, val_y, val_sw = _data.unpack_validation_data(validation_data)
+                    validation = self._evaluation_data(val_x, val_y, val_sw, validation_batch_size,
+                                                       validation_steps, loading, "fit (validation_data)")
+                self._evaluate_batches(validation, callback_list)  # the fit's callbacks see on_test_*
                 logs.update(self._logs(prefix="val_"))
             self._fit_position = (epoch + 1, 0)
             callback_list.on_epoch_end(epoch, logs)
@@ -461,13 +480,16 @@ class Trainer:
                 break
         return logs
 
-    def _run_evaluation(self, x, y, sample_weight, batch_size, steps, callbacks, verbose=0, loading=None,
-                        where="evaluate"):
+    def _evaluation_data(self, x, y, sample_weight, batch_size, steps, loading, where):
+        """The checked data adapter of evaluate (or of fit's validation data)."""
         self._check_inputs(x, where=where)
         eval_data = _data.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=False, steps=steps,
                                 preprocess=self._host_hook(), **(loading or {}), **self._data_dtypes())
         self._check_inputs(x, eval_data, where)
-        callback_list = CallbackList(list(callbacks or []), self, {"steps": eval_data.steps, "verbose": verbose})
+        return eval_data
+
+    def _evaluate_batches(self, eval_data, callback_list):
+        """Loss and metrics over `eval_data`'s batches, with `callback_list`'s test hooks; returns (logs, steps)."""
         self.reset_metrics()
         callback_list.on_test_begin()
         test = None
@@ -498,7 +520,9 @@ class Trainer:
         _check_count("steps", steps, 1, "evaluate")
         verbose = 1 if verbose == "auto" else verbose
         loading = dict(max_queue_size=max_queue_size, workers=workers, use_multiprocessing=use_multiprocessing)
-        logs, steps_done = self._run_evaluation(x, y, sample_weight, batch_size, steps, callbacks, verbose, loading)
+        eval_data = self._evaluation_data(x, y, sample_weight, batch_size, steps, loading, "evaluate")
+        callback_list = CallbackList(list(callbacks or []), self, {"steps": eval_data.steps, "verbose": verbose})
+        logs, steps_done = self._evaluate_batches(eval_data, callback_list)
         if verbose:
             Progbar(steps_done, verbose=verbose).update(steps_done, logs, finalize=True)
         if return_dict:
@@ -612,18 +636,19 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """The model's outputs on one batch, as NumPy array(s)."""
-        B = _backend.get()
-        batch = next(_data.adapt(x, batch_size=len(_data.flatten(x)[0]), preprocess=self._host_hook(),
-                                 x_dtypes=input_dtypes.input_spec(self)).batches())
-        return _data.map_structure(B.to_numpy, self._prepare(batch, "predict")(batch))
+        return self._on_batch("predict", x, None, None, False, False)
 
     def _on_batch(self, kind, x, y, sample_weight, reset_metrics, return_dict):
+        """train_on_batch / test_on_batch / predict_on_batch: one step of `kind` on the whole of `x`."""
         where = f"{kind}_on_batch"
         self._check_inputs(x, where=where)
+        dtypes = self._data_dtypes() if kind != "predict" else {"x_dtypes": input_dtypes.input_spec(self)}
         data = _data.adapt(x, y, sample_weight, batch_size=len(_data.flatten(x)[0]), preprocess=self._host_hook(),
-                           **self._data_dtypes())
+                           **dtypes)
         self._check_inputs(x, data, where)
         batch = next(data.batches())
+        if kind == "predict":
+            return _data.map_structure(_backend.get().to_numpy, self._prepare(batch, kind)(batch))
         if reset_metrics:
             self.reset_metrics()
         self._prepare(batch, kind)(batch)
