@@ -188,6 +188,57 @@ def categorical_hinge(y_true, y_pred):
     return B.relu(negative - positive + 1.0)
 
 
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+                              label_smoothing=0.0, axis=-1):
+    """Binary crossentropy scaled by `(1 - p_t) ** gamma` (Lin et al., focal loss), `p_t` the probability given
+    to the true label, so that well-classified entries count less; with `apply_class_balancing`, positives
+    are also weighted by `alpha` and negatives by `1 - alpha`. Averaged over `axis`."""
+    B = _backend.get()
+    y_true, y_pred = _as_arrays(B, y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    p = B.clip(B.sigmoid(y_pred) if from_logits else y_pred, epsilon(), 1.0 - epsilon())
+    bce = -(y_true * B.log(p) + (1.0 - y_true) * B.log(1.0 - p))
+    p_t = y_true * p + (1.0 - y_true) * (1.0 - p)
+    focal = B.power(1.0 - p_t, gamma) * bce
+    if apply_class_balancing:
+        focal = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * focal
+    return B.mean(focal, axis=axis)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0,
+                                   axis=-1):
+    """Categorical crossentropy with each class's term scaled by `alpha * (1 - p) ** gamma` (focal loss for
+    several classes), summed over `axis`."""
+    B = _backend.get()
+    y_true, y_pred = _as_arrays(B, y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / B.shape(y_true)[-1]
+    if from_logits:
+        y_pred = B.softmax(y_pred, axis=axis)
+    p = B.clip(y_pred / B.sum(y_pred, axis=axis, keepdims=True), epsilon(), 1.0 - epsilon())
+    return B.sum(alpha * B.power(1.0 - p, gamma) * -(y_true * B.log(p)), axis=axis)
+
+
+def dice(y_true, y_pred, axis=None):
+    """1 - the Dice coefficient `2 |y_true . y_pred| / (|y_true| + |y_pred|)`, over `axis` (None: everything)."""
+    B = _backend.get()
+    y_true, y_pred = _as_arrays(B, y_true, y_pred)
+    intersection = B.sum(y_true * y_pred, axis=axis)
+    return 1.0 - 2.0 * intersection / (B.sum(y_true, axis=axis) + B.sum(y_pred, axis=axis) + epsilon())
+
+
+def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+    """1 - the Tversky index `TP / (TP + alpha * FP + beta * FN)` over `axis` (None: everything), with Keras's
+    terms: `FP = sum(y_true * (1 - y_pred))`, `FN = sum((1 - y_true) * y_pred)`; alpha = beta = 0.5 is Dice."""
+    B = _backend.get()
+    y_true, y_pred = _as_arrays(B, y_true, y_pred)
+    intersection = B.sum(y_true * y_pred, axis=axis)
+    false_positive = B.sum((1.0 - y_pred) * y_true, axis=axis)
+    false_negative = B.sum(y_pred * (1.0 - y_true), axis=axis)
+    return 1.0 - intersection / (intersection + alpha * false_positive + beta * false_negative + epsilon())
+
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 mape = MAPE = mean_absolute_percentage_error
@@ -208,6 +259,8 @@ FUNCTIONS = {
     "kl_divergence": kl_divergence, "kld": kl_divergence, "kullback_leibler_divergence": kl_divergence,
     "poisson": poisson,
     "hinge": hinge, "squared_hinge": squared_hinge, "categorical_hinge": categorical_hinge,
+    "binary_focal_crossentropy": binary_focal_crossentropy,
+    "categorical_focal_crossentropy": categorical_focal_crossentropy, "dice": dice, "tversky": tversky,
 }
 
 
@@ -348,9 +401,10 @@ class LossFunctionWrapper(Loss):
         return loss
 
 
-def _loss_class(class_name, fn, default_name, **defaults):
-    """A Keras-style Loss class around `fn`: `Class(*defaults, reduction=..., name=..., dtype=None)`."""
-    order = list(defaults) + ["reduction", "name", "dtype"]
+def _loss_class(class_name, fn, default_name, order=None, **defaults):
+    """A Keras-style Loss class around `fn`: `Class(*defaults, reduction=..., name=..., dtype=None)`, or its
+    arguments in Keras's `order` where that differs."""
+    order = order or list(defaults) + ["reduction", "name", "dtype"]
 
     def __init__(self, *args, **kwargs):
         if len(args) > len(order):
@@ -422,11 +476,21 @@ Poisson = _loss_class("Poisson", poisson, "poisson")
 Hinge = _loss_class("Hinge", hinge, "hinge")
 SquaredHinge = _loss_class("SquaredHinge", squared_hinge, "squared_hinge")
 CategoricalHinge = _loss_class("CategoricalHinge", categorical_hinge, "categorical_hinge")
+BinaryFocalCrossentropy = _loss_class("BinaryFocalCrossentropy", binary_focal_crossentropy,
+                                      "binary_focal_crossentropy", apply_class_balancing=False, alpha=0.25,
+                                      gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1)
+CategoricalFocalCrossentropy = _loss_class("CategoricalFocalCrossentropy", categorical_focal_crossentropy,
+                                           "categorical_focal_crossentropy", alpha=0.25, gamma=2.0,
+                                           from_logits=False, label_smoothing=0.0, axis=-1)
+Dice = _loss_class("Dice", dice, "dice", order=["reduction", "name", "axis", "dtype"], axis=None)
+Tversky = _loss_class("Tversky", tversky, "tversky", order=["alpha", "beta", "reduction", "name", "axis", "dtype"],
+                      alpha=0.5, beta=0.5, axis=None)
 
 CLASSES = {cls.__name__: cls for cls in (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, Huber, LogCosh,
     CosineSimilarity, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence,
-    Poisson, Hinge, SquaredHinge, CategoricalHinge)}
+    Poisson, Hinge, SquaredHinge, CategoricalHinge, BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice,
+    Tversky)}
 
 
 def serialize(loss):

@@ -597,6 +597,170 @@ class Nadam(Optimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
+class Ftrl(Optimizer):
+    """Follow The Regularized Leader (McMahan et al. 2013), as in Keras: per entry an accumulator `n` of squared
+    gradients and a linear term `z`;
+
+    `g' = g + 2 * l2_shrinkage * w;  n' = n + g²;  z += g' - (n'^-p - n^-p) / lr * w;
+    w = (clip(z, -l1, l1) - z) / (n'^-p / lr + 2 * (l2 + beta / (2 lr)))`, with `p = learning_rate_power`.
+
+    Args:
+        learning_rate: float or schedule (default 0.001).
+        learning_rate_power: <= 0; -0.5 is the usual square-root decay.
+        initial_accumulator_value: >= 0, the starting `n`.
+        l1_regularization_strength, l2_regularization_strength: >= 0; l1 makes weights exactly zero.
+        l2_shrinkage_regularization_strength: >= 0, an L2 penalty on the weights inside the gradient.
+        beta: the "beta" of the per-coordinate learning rate.
+    """
+
+    def __init__(self, learning_rate=0.001, learning_rate_power=-0.5, initial_accumulator_value=0.1,
+                 l1_regularization_strength=0.0, l2_regularization_strength=0.0,
+                 l2_shrinkage_regularization_strength=0.0, beta=0.0, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        for name, value in (("initial_accumulator_value", initial_accumulator_value),
+                            ("l1_regularization_strength", l1_regularization_strength),
+                            ("l2_regularization_strength", l2_regularization_strength),
+                            ("l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength)):
+            if value < 0:
+                raise ValueError(f"Ftrl: `{name}` must be >= 0, got {value!r}.")
+        if learning_rate_power > 0:
+            raise ValueError(f"Ftrl: `learning_rate_power` must be <= 0, got {learning_rate_power!r}.")
+        self.learning_rate_power = learning_rate_power
+        self.initial_accumulator_value = initial_accumulator_value
+        self.l1_regularization_strength = l1_regularization_strength
+        self.l2_regularization_strength = l2_regularization_strength
+        self.l2_shrinkage_regularization_strength = l2_shrinkage_regularization_strength
+        self.beta = beta
+
+    def build(self, variables):
+        super().build(variables)
+        self.accumulators = self.add_slots(variables, "accumulator", self.initial_accumulator_value)
+        self.linears = self.add_slots(variables, "linear")
+
+    def update(self, grads, variables, learning_rate):
+        B = _backend.get()
+        power = -self.learning_rate_power
+        l1 = self.l1_regularization_strength
+        l2 = self.l2_regularization_strength + self.beta / (2.0 * learning_rate)
+        for grad, variable in zip(grads, variables):
+            i = self._get_variable_index(variable)
+            n, z, w = self.accumulators[i], self.linears[i], variable.value
+            shrunk = grad + 2.0 * self.l2_shrinkage_regularization_strength * w
+            new_n = n.value + B.square(grad)
+            z.assign(z.value + shrunk - (B.power(new_n, power) - B.power(n.value, power)) / learning_rate * w)
+            quadratic = B.power(new_n, power) / learning_rate + 2.0 * l2
+            variable.assign((B.clip(z.value, -l1, l1) - z.value) / quadratic)
+            n.assign(new_n)
+
+    def get_config(self):
+        return {**super().get_config(), "learning_rate_power": self.learning_rate_power,
+                "initial_accumulator_value": self.initial_accumulator_value,
+                "l1_regularization_strength": self.l1_regularization_strength,
+                "l2_regularization_strength": self.l2_regularization_strength,
+                "l2_shrinkage_regularization_strength": self.l2_shrinkage_regularization_strength,
+                "beta": self.beta}
+
+
+class Lion(Optimizer):
+    """Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"): the sign of an interpolated
+    momentum: `w -= lr * sign(b1 m + (1 - b1) g);  m = b2 m + (1 - b2) g`. Steps have the size `lr` everywhere,
+    so Lion wants a learning rate 3-10x smaller than Adam's.
+
+    Args:
+        learning_rate: float or schedule (default 0.001).
+        beta_1: in (0, 1], the interpolation of the update direction.
+        beta_2: the decay rate of the momentum.
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        if not 0 < beta_1 <= 1:
+            raise ValueError(f"Lion: `beta_1` must be in (0, 1] (0 makes it SignSGD), got {beta_1!r}.")
+        self.beta_1, self.beta_2 = beta_1, beta_2
+
+    def build(self, variables):
+        super().build(variables)
+        self.momentums = self.add_slots(variables, "momentum")
+
+    def update(self, grads, variables, learning_rate):
+        B = _backend.get()
+        for grad, variable in zip(grads, variables):
+            m = self.momentums[self._get_variable_index(variable)]
+            direction = B.sign(m.value * self.beta_1 + grad * (1.0 - self.beta_1))
+            variable.assign(variable.value - learning_rate * direction)
+            m.assign(m.value * self.beta_2 + grad * (1.0 - self.beta_2))
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
+
+
+class Adafactor(Optimizer):
+    """Adafactor (Shazeer & Stern 2018), as in Keras: the second moment of a matrix-shaped weight kept as a row
+    and a column average (memory O(rows + cols)), steps relative to the weight's RMS, updates clipped by RMS.
+
+    With `t` the step, `rho = min(lr, 1 / sqrt(t))`, `alpha = max(epsilon_2, rms(w)) * rho`,
+    `b2 = 1 - t ** beta_2_decay`, `G = g² + epsilon_1`: for weights of rank >= 2, `r = b2 r + (1 - b2) mean(G, -1)`,
+    `c = b2 c + (1 - b2) mean(G, -2)`, `v = r / mean(r) x c`; otherwise `v = b2 v + (1 - b2) G`. Then
+    `u = g / sqrt(v)`, `w -= alpha * u / max(1, rms(u) / clip_threshold)`.
+
+    Args:
+        learning_rate: float or schedule (default 0.001); with `relative_step` a float rate is also capped at
+            `1 / sqrt(t)`.
+        beta_2_decay: the exponent of the second-moment decay schedule.
+        epsilon_1: added to the squared gradients; epsilon_2: the smallest weight RMS that scales a step.
+        clip_threshold: the update RMS above which updates are scaled down.
+        relative_step: cap a constant learning rate at `1 / sqrt(t)`.
+    """
+
+    def __init__(self, learning_rate=0.001, beta_2_decay=-0.8, epsilon_1=1e-30, epsilon_2=1e-3, clip_threshold=1.0,
+                 relative_step=True, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.beta_2_decay, self.epsilon_1, self.epsilon_2 = beta_2_decay, epsilon_1, epsilon_2
+        self.clip_threshold, self.relative_step = clip_threshold, relative_step
+
+    def build(self, variables):
+        super().build(variables)
+        self.rows, self.columns, self.velocities = [], [], []
+        for variable in variables:
+            shape = tuple(variable.shape)
+            factored = len(shape) >= 2
+            self.rows.append(self.add_variable(shape[:-1] if factored else (), name=f"{variable.path}/row"))
+            self.columns.append(self.add_variable(shape[:-2] + shape[-1:] if factored else (),
+                                                  name=f"{variable.path}/column"))
+            self.velocities.append(self.add_slot(variable, "velocity"))
+
+    def update(self, grads, variables, learning_rate):
+        B = _backend.get()
+        step = self.local_step()
+        inverse_sqrt_step = 1.0 / B.sqrt(step)
+        if self.schedule is None and self.relative_step:
+            learning_rate = B.minimum(learning_rate, inverse_sqrt_step)
+        rho = B.minimum(learning_rate, inverse_sqrt_step)
+        decay = 1.0 - B.power(step, self.beta_2_decay)
+
+        def rms(x):
+            return B.sqrt(B.mean(B.square(x)))
+        for grad, variable in zip(grads, variables):
+            i = self._get_variable_index(variable)
+            r, c, v = self.rows[i], self.columns[i], self.velocities[i]
+            alpha = B.maximum(rms(variable.value), self.epsilon_2) * rho
+            squared = B.square(grad) + self.epsilon_1
+            if len(variable.shape) >= 2:
+                r.assign(decay * r.value + (1.0 - decay) * B.mean(squared, axis=-1))
+                c.assign(decay * c.value + (1.0 - decay) * B.mean(squared, axis=-2))
+                v.assign(B.expand_dims(r.value / B.mean(r.value, axis=-1, keepdims=True), -1) *
+                         B.expand_dims(c.value, -2))
+            else:
+                v.assign(decay * v.value + (1.0 - decay) * squared)
+            u = grad / B.sqrt(v.value)
+            variable.assign(variable.value - alpha * u / B.maximum(rms(u) / self.clip_threshold, 1.0))
+
+    def get_config(self):
+        return {**super().get_config(), "beta_2_decay": self.beta_2_decay, "epsilon_1": self.epsilon_1,
+                "epsilon_2": self.epsilon_2, "clip_threshold": self.clip_threshold,
+                "relative_step": self.relative_step}
+
+
 class LossScaleOptimizer(Optimizer):
     """Dynamic loss scaling around another optimizer, for float16 training (Keras 3's LossScaleOptimizer).
 
@@ -746,7 +910,8 @@ class LossScaleOptimizer(Optimizer):
 
 
 ALL = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad, "adadelta": Adadelta,
-       "adamax": Adamax, "nadam": Nadam, "losscaleoptimizer": LossScaleOptimizer}
+       "adamax": Adamax, "nadam": Nadam, "ftrl": Ftrl, "lion": Lion, "adafactor": Adafactor,
+       "losscaleoptimizer": LossScaleOptimizer}
 
 
 def serialize(optimizer):

@@ -120,7 +120,31 @@ def _strings():
     return model, words
 
 
-MODELS = {"vectors": _vectors, "sequences": _sequences, "images": _images, "volumes": _volumes, "tokens": _tokens}
+def _catalogue():
+    """The activation, noise, grouped / depthwise / separable convolution, attention, cell and ConvLSTM layers."""
+    inputs = layers.Input(shape=(6, 6, 4), name="image")
+    x = layers.Conv2D(4, 3, padding="same", groups=2)(inputs)
+    x = layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2)(x)
+    x = layers.SeparableConv2D(4, 3, depth_multiplier=2)(layers.SpatialDropout2D(0.2)(x))
+    x = layers.PReLU(shared_axes=[1, 2])(layers.GroupNormalization(groups=2)(x))
+    x = layers.ELU(0.5)(layers.LeakyReLU(0.1)(layers.ReLU(max_value=2.0)(x)))
+    volume = layers.SpatialDropout3D(0.1)(layers.Reshape((2, 2, 4, 4))(x))
+    convlstm = layers.Flatten()(layers.ConvLSTM2D(2, 2, padding="same")(volume))
+    signal = layers.Flatten()(layers.ConvLSTM1D(2, 2)(layers.Reshape((4, 4, 4))(x)))
+    seq = layers.SpatialDropout1D(0.1)(layers.Reshape((16, 4))(x))
+    seq = layers.DepthwiseConv1D(3, padding="same")(layers.SeparableConv1D(4, 3, padding="same")(seq))
+    attended = layers.Attention(use_scale=True)([seq, seq])
+    seq = layers.AdditiveAttention()([seq, attended])
+    seq = layers.RNN([layers.SimpleRNNCell(3), layers.LSTMCell(3)], return_sequences=True)(seq)
+    seq = layers.RNN(layers.GRUCell(3))(layers.GaussianNoise(0.1)(seq))
+    x = layers.Concatenate()([convlstm, signal, seq])
+    x = layers.AlphaDropout(0.1)(layers.GaussianDropout(0.1)(layers.ActivityRegularization(l2=0.01)(x)))
+    x = layers.Softmax()(layers.UnitNormalization()(layers.Dense(4)(x)))
+    return mlfront.Model(inputs, x, name="catalogue"), [(6, 6, 4)]
+
+
+MODELS = {"vectors": _vectors, "sequences": _sequences, "images": _images, "volumes": _volumes, "tokens": _tokens,
+          "catalogue": _catalogue}
 TEXT = ["the cat sat", "a cat", "sat sat on the mat"]
 WORDS = [["a", "b", "x"], ["c", "c", "a"], ["z", "b", "b"]]
 

@@ -13,7 +13,6 @@ UNSUPPORTED = [
     (lambda **a: layers.Embedding(4, 2, **a), "quantization_config", {"mode": "int8"}, None),
     (lambda **a: layers.GRU(2, **a), "time_major", True, False),
     (lambda **a: layers.SimpleRNN(2, **a), "stateful", True, False),
-    (lambda **a: layers.Conv2D(4, 3, **a), "groups", 2, 1),
     (lambda **a: layers.BatchNormalization(**a), "renorm", True, False),
     (lambda **a: layers.LayerNormalization(**a), "rms_scaling", True, False),
     (lambda **a: layers.MultiHeadAttention(2, 3, **a), "use_gate", True, False),

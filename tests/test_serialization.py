@@ -194,6 +194,10 @@ def _layer_args():
             "bias_regularizer": regularizers.L2(0.1)}
     rnn = {"units": 2, "kernel_initializer": initializers.RandomUniform(-0.1, 0.1, seed=2),
            "recurrent_regularizer": "l1", "dropout": 0.1}
+    depthwise = {"kernel_size": 2, "depth_multiplier": 2, "depthwise_initializer": initializers.Orthogonal(seed=1),
+                 "bias_regularizer": regularizers.L2(0.1)}
+    separable = {"filters": 2, "kernel_size": 2, "pointwise_initializer": initializers.Orthogonal(seed=1),
+                 "depthwise_regularizer": regularizers.L2(0.1)}
     return {
         "Activation": {"activation": "tanh"}, "Bidirectional": {"layer": layers.LSTM(**rnn), "merge_mode": "sum"},
         "CategoryEncoding": {"num_tokens": 4, "output_mode": "count"}, "CenterCrop": {"height": 2, "width": 3},
@@ -217,6 +221,19 @@ def _layer_args():
         "Reshape": {"target_shape": (2, 3)}, "Resizing": {"height": 2, "width": 2},
         "StringLookup": {"vocabulary": ["a", "b"]}, "TextVectorization": {"max_tokens": 10, "vocabulary": ["x", "y"]},
         "TimeDistributed": {"layer": layers.Dense(2, kernel_initializer=initializers.Zeros())},
+        "DepthwiseConv1D": depthwise, "DepthwiseConv2D": depthwise, "SeparableConv1D": separable,
+        "SeparableConv2D": separable, "ConvLSTM1D": {**conv, "recurrent_dropout": 0.1, "return_state": True},
+        "ConvLSTM2D": {**conv, "go_backwards": True}, "SimpleRNNCell": rnn, "LSTMCell": rnn, "GRUCell": rnn,
+        "RNN": {"cell": layers.LSTMCell(**rnn), "return_sequences": True},
+        "StackedRNNCells": {"cells": [layers.GRUCell(**rnn), layers.SimpleRNNCell(3)]},
+        "GaussianNoise": {"stddev": 0.3, "seed": 2}, "GaussianDropout": {"rate": 0.2, "seed": 3},
+        "AlphaDropout": {"rate": 0.1, "noise_shape": (None, 1)}, "SpatialDropout1D": {"rate": 0.3, "seed": 4},
+        "SpatialDropout2D": {"rate": 0.3, "data_format": "channels_first"}, "SpatialDropout3D": {"rate": 0.3},
+        "Attention": {"use_scale": True, "score_mode": "concat", "dropout": 0.1},
+        "GroupNormalization": {"groups": 2, "gamma_regularizer": regularizers.L2(0.3)},
+        "PReLU": {"alpha_initializer": initializers.Constant(0.25), "shared_axes": [1]},
+        "ReLU": {"max_value": 6.0, "negative_slope": 0.1}, "Softmax": {"axis": [1, 2]},
+        "ActivityRegularization": {"l1": 0.01, "l2": 0.02},
     }
 
 
@@ -248,7 +265,8 @@ _OPTIMIZER_ARGS = {"learning_rate": 0.05, "weight_decay": 0.01, "clipnorm": 1.5,
 _OPTIMIZER_EXEMPT = ("lr",)  # Keras 2's spelling of learning_rate, folded into it
 
 
-@pytest.mark.parametrize("name", ["SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam"])
+@pytest.mark.parametrize("name", ["SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl",
+                                  "Lion", "Adafactor"])
 def test_optimizer_config_round_trip(name):
     cls = getattr(optimizers, name)
     optimizer = cls(**_OPTIMIZER_ARGS)

@@ -169,11 +169,12 @@ class JaxBackend(Backend):
         return jax.nn.logsumexp(x, axis=axis, keepdims=keepdims)
 
     # convolution, pooling, padding (channels_last; lax pads "SAME" with the odd cell after, as Keras does)
-    def conv(self, x, kernel, strides, padding="valid", dilation_rate=None):
+    def conv(self, x, kernel, strides, padding="valid", dilation_rate=None, groups=1):
         n = x.ndim - 2
         padding = padding.upper() if isinstance(padding, str) else [tuple(p) for p in padding]
         return jax.lax.conv_general_dilated(x, kernel, tuple(strides), padding, rhs_dilation=dilation_rate,
-                                            dimension_numbers=_conv_dimensions(n, n + 1, n))
+                                            dimension_numbers=_conv_dimensions(n, n + 1, n),
+                                            feature_group_count=groups)
 
     def conv_transpose(self, x, kernel, strides, padding="valid", output_padding=None, dilation_rate=None):
         # a stride-1 convolution of the stride-dilated input with the flipped kernel, padded to Keras's output

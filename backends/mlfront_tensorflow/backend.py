@@ -200,7 +200,9 @@ class TensorFlowBackend(Backend):
         return tf.nn.sigmoid_cross_entropy_with_logits(labels, logits)
 
     # convolution, pooling, padding (channels_last; TF pads "SAME" with the odd cell after, as Keras does)
-    def conv(self, x, kernel, strides, padding="valid", dilation_rate=None):
+    def conv(self, x, kernel, strides, padding="valid", dilation_rate=None, groups=1):
+        if groups > 1 and len(x.shape) == 5:  # TF's CPU Conv3D has no groups (1D and 2D take the grouped kernel)
+            return self.grouped_conv_by_parts(x, kernel, strides, padding, dilation_rate, groups)
         if not isinstance(padding, str):
             x, padding = tf.pad(x, [(0, 0), *padding, (0, 0)]), "valid"
         return tf.nn.convolution(x, kernel, strides=list(strides), padding=padding.upper(),

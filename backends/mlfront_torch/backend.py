@@ -266,7 +266,7 @@ class TorchBackend(Backend):
     # convolution, pooling, padding: channels_last outside, torch's channels_first kernels inside
     # (permutes are views, so channels_first layers cost no copies). Asymmetric "same" padding is
     # applied with F.pad first, since torch pads both sides equally.
-    def conv(self, x, kernel, strides, padding="valid", dilation_rate=None):
+    def conv(self, x, kernel, strides, padding="valid", dilation_rate=None, groups=1):
         n = x.dim() - 2
         dilation_rate = tuple(dilation_rate or (1,) * n)
         pads = explicit_padding(padding, x.shape[1:-1], kernel.shape[:n], strides, dilation_rate)
@@ -274,7 +274,7 @@ class TorchBackend(Backend):
         if any(lo != hi for lo, hi in pads):
             x, pads = F.pad(x, _torch_pads(pads)), [(0, 0)] * n
         weight = kernel.permute(n + 1, n, *range(n))
-        y = _CONV[n](x, weight, None, tuple(strides), tuple(lo for lo, _ in pads), dilation_rate)
+        y = _CONV[n](x, weight, None, tuple(strides), tuple(lo for lo, _ in pads), dilation_rate, groups)
         return _channels_last(y)
 
     def conv_transpose(self, x, kernel, strides, padding="valid", output_padding=None, dilation_rate=None):

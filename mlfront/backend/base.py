@@ -278,8 +278,16 @@ class Backend(abc.ABC):
     # padding goes after: bottom/right, as in Keras) or explicit [(before, after), ...] per spatial axis;
     # `explicit_padding` (module level) turns the strings into pairs.
     @abc.abstractmethod
-    def conv(self, x, kernel, strides, padding="valid", dilation_rate=None):
-        """Convolution (cross-correlation) of `x` (batch, *spatial, in) with `kernel` (*kernel_size, in, out)."""
+    def conv(self, x, kernel, strides, padding="valid", dilation_rate=None, groups=1):
+        """Convolution (cross-correlation) of `x` (batch, *spatial, in) with `kernel` (*kernel_size, in // groups,
+        out). With `groups` > 1 the input channels and the filters are split into that many groups, group g of
+        the filters seeing only group g of the channels (a depthwise convolution is groups = in)."""
+
+    def grouped_conv_by_parts(self, x, kernel, strides, padding, dilation_rate, groups):
+        """A grouped convolution as `groups` plain ones on channel slices, concatenated: for an engine whose
+        kernel lacks groups (an adapter's `conv` calls it there)."""
+        parts = zip(self.split(x, groups, axis=-1), self.split(kernel, groups, axis=-1))
+        return self.concatenate([self.conv(part, k, strides, padding, dilation_rate) for part, k in parts], axis=-1)
 
     @abc.abstractmethod
     def conv_transpose(self, x, kernel, strides, padding="valid", output_padding=None, dilation_rate=None):

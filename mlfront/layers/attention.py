@@ -1,4 +1,5 @@
-"""MultiHeadAttention (Keras weight layout)."""
+"""Attention layers: MultiHeadAttention (Keras weight layout), Attention (Luong-style) and AdditiveAttention
+(Bahdanau-style)."""
 
 import math
 
@@ -241,3 +242,122 @@ class MultiHeadAttention(Layer):
 def _logical_and(B, a, b):
     a, b = B.cast(a, "bool"), B.cast(b, "bool")
     return B.where(a, b, B.zeros_like(b))
+
+
+class Attention(Layer):
+    """Dot-product (Luong-style) attention of a query sequence over a value sequence.
+
+    Called on `[query, value]` or `[query, value, key]` (`key` defaults to `value`), shapes `(batch, Tq, dim)`,
+    `(batch, Tv, dim)`: scores `query . key` (times a learned scalar `scale` with `use_scale`), or with
+    `score_mode="concat"` `concat_score_weight * sum(tanh(scale * (query + key)))`; softmax over the value steps
+    (masked by the value mask and, with `use_causal_mask`, by causality); the output is the weighted sum of
+    values, zero where the query mask is False.
+
+    Args:
+        use_scale: learn a scalar scale of the scores.
+        score_mode: "dot" or "concat".
+        dropout: the fraction of attention weights dropped in training.
+        seed: the layer's own random stream for dropout outside a training step.
+    """
+
+    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if score_mode not in ("dot", "concat"):
+            raise ValueError(f"{type(self).__name__} '{self.name}': `score_mode` must be 'dot' or 'concat', got "
+                             f"{score_mode!r}.")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(f"{type(self).__name__} '{self.name}': `dropout` must be in [0, 1), got {dropout!r}.")
+        self.use_scale, self.score_mode, self.dropout = bool(use_scale), score_mode, float(dropout)
+        self.seed = check_seed(seed, f"{type(self).__name__} '{self.name}'")
+        self.supports_masking = True
+
+    def _check_inputs(self, shapes):
+        if not isinstance(shapes, (list, tuple)) or len(shapes) not in (2, 3) or \
+                not all(isinstance(s, (list, tuple)) for s in shapes):
+            raise ValueError(f"{type(self).__name__} '{self.name}': expects a list [query, value] or "
+                             f"[query, value, key], got {shapes!r}.")
+        if any(len(s) != 3 for s in shapes):
+            raise ValueError(f"{type(self).__name__} '{self.name}': query, value and key must be of rank 3 "
+                             f"(batch, steps, dim), got shapes {[tuple(s) for s in shapes]}.")
+        query, value = shapes[0], shapes[1]
+        key = shapes[2] if len(shapes) == 3 else value
+        if query[-1] is not None and key[-1] is not None and query[-1] != key[-1]:
+            raise ValueError(f"{type(self).__name__} '{self.name}': the query's last axis ({query[-1]}) must equal "
+                             f"the key's ({key[-1]}).")
+        if value[1] is not None and key[1] is not None and value[1] != key[1]:
+            raise ValueError(f"{type(self).__name__} '{self.name}': value and key must have the same number of "
+                             f"steps, got {value[1]} and {key[1]}.")
+
+    def build(self, input_shape):
+        self._check_inputs(input_shape)
+        self.scale = self.add_weight("scale", (), "ones") if self.use_scale else None
+        self.concat_score_weight = self.add_weight("concat_score_weight", (), "ones") \
+            if self.score_mode == "concat" else None
+        self.built = True
+
+    def _scores(self, B, query, key):
+        if self.score_mode == "dot":
+            scores = B.matmul(query, B.transpose(key, (0, 2, 1)))
+            return scores * self.scale.value if self.scale is not None else scores
+        summed = B.expand_dims(query, -2) + B.expand_dims(key, -3)
+        if self.scale is not None:
+            summed = self.scale.value * summed
+        return self.concat_score_weight.value * B.sum(B.tanh(summed), axis=-1)
+
+    def call(self, inputs, mask=None, training=None, return_attention_scores=False, use_causal_mask=False):
+        B = _backend.get()
+        self._check_inputs([tuple(B.shape(x)) for x in inputs] if isinstance(inputs, (list, tuple)) else inputs)
+        query, value = inputs[0], inputs[1]
+        key = inputs[2] if len(inputs) > 2 else value
+        query_mask, value_mask = (list(mask) + [None, None])[:2] if mask is not None else (None, None)
+        scores = self._scores(B, query, key)
+        keep = None if value_mask is None else B.expand_dims(B.cast(value_mask, "bool"), -2)  # (batch, 1, Tv)
+        if use_causal_mask:
+            steps_q, steps_v = B.shape(scores)[-2:]
+            causal = B.expand_dims(B.arange(steps_q), -1) >= B.expand_dims(B.arange(steps_v), 0)
+            keep = causal if keep is None else B.logical_and(keep, causal)
+        if keep is not None:  # masked steps lose 1e9 (float16: its largest value), as in Keras
+            large = 65504.0 if B.dtype(scores) == "float16" else 1e9
+            scores = B.where(keep, scores, scores - large)
+        weights = B.softmax(scores, axis=-1)
+        dropped = B.dropout(next_key(self), weights, self.dropout) \
+            if self.dropout and resolve_training(training) else weights
+        output = B.matmul(dropped, value)
+        if query_mask is not None:
+            output = B.where(B.expand_dims(B.cast(query_mask, "bool"), -1), output, B.zeros_like(output))
+        return (output, weights) if return_attention_scores else output
+
+    def compute_mask(self, inputs, mask=None):
+        return None if mask is None else mask[0]
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0][:-1]) + (input_shape[1][-1],)
+
+    def get_config(self):
+        return {**super().get_config(), "use_scale": self.use_scale, "score_mode": self.score_mode,
+                "dropout": self.dropout, "seed": self.seed}
+
+
+class AdditiveAttention(Attention):
+    """Additive (Bahdanau-style) attention: scores `sum(scale * tanh(query + key))` over the feature axis, with a
+    learned per-feature `scale` (with `use_scale`, the default); the rest as in Attention."""
+
+    _not_in_config = ("score_mode",)
+
+    def __init__(self, use_scale=True, dropout=0.0, **kwargs):
+        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
+
+    def build(self, input_shape):
+        self._check_inputs(input_shape)
+        self.scale = self.add_weight("scale", (input_shape[0][-1],), "glorot_uniform") if self.use_scale else None
+        self.concat_score_weight = None
+        self.built = True
+
+    def _scores(self, B, query, key):
+        tanh = B.tanh(B.expand_dims(query, -2) + B.expand_dims(key, -3))
+        return B.sum(tanh * self.scale.value if self.scale is not None else tanh, axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["score_mode"]
+        return config

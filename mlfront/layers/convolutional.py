@@ -76,7 +76,8 @@ class BaseConv(Layer):
             after); Conv1D also takes "causal" (padding only before, so no output sees a later step).
         data_format: "channels_last" (default, `(batch, *spatial, channels)`) or "channels_first".
         dilation_rate: an int or a tuple of `rank` ints (1): the spacing of the kernel taps.
-        groups: must be 1 (grouped convolutions are not supported).
+        groups: split the input channels and the filters into this many groups, each group of filters
+            convolving only its group of channels (kernel `(*kernel_size, in // groups, filters)`).
         activation: name or function applied to the output (None: linear).
         use_bias: whether to add a bias vector.
         kernel_initializer / bias_initializer: initializers of the weights.
@@ -97,8 +98,11 @@ class BaseConv(Layer):
         super().__init__(**kwargs)
         kind = f"{type(self).__name__} '{self.name}'"
         filters = positive_int(filters, "filters", kind)
-        if groups != 1:
-            raise ValueError(f"{kind}: only `groups=1` is supported, got {groups!r}.")
+        groups = positive_int(groups, "groups", kind)
+        if groups > 1 and self.transpose:
+            raise ValueError(f"{kind}: transposed convolutions take no `groups`, got {groups!r}.")
+        if filters % groups:
+            raise ValueError(f"{kind}: `filters` ({filters}) must be divisible by `groups` ({groups}).")
         self.filters = filters
         self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", kind)
         self.strides = normalize_tuple(strides, self.rank, "strides", kind)
@@ -157,9 +161,12 @@ class BaseConv(Layer):
         self._output_spatial(input_shape)  # a kernel larger than its padded input fails here, before any weight
         # sizes unknown now (an Input of shape (None, None, c)) are checked on each call's concrete shape
         self._check_calls = any(n is None for n in spatial_and_channels(input_shape, self.data_format)[0])
+        if channels % self.groups:
+            raise ValueError(f"{self._kind()}: the {channels} input channels must be divisible by `groups` "
+                             f"({self.groups}), got input shape {tuple(input_shape)}.")
         self.input_channels = channels
-        # Keras layouts: conv (*kernel_size, in, out); transposed conv (*kernel_size, out, in)
-        pair = (self.filters, channels) if self.transpose else (channels, self.filters)
+        # Keras layouts: conv (*kernel_size, in // groups, out); transposed conv (*kernel_size, out, in)
+        pair = (self.filters, channels) if self.transpose else (channels // self.groups, self.filters)
         self.kernel = self.add_weight("kernel", self.kernel_size + pair, self.kernel_initializer,
                                       self.kernel_regularizer, constraint=self.kernel_constraint)
         self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
@@ -178,10 +185,14 @@ class BaseConv(Layer):
             padding = self.padding
             if padding == "causal":
                 padding = [((self.kernel_size[0] - 1) * self.dilation_rate[0], 0)]
-            y = B.conv(x, self.kernel.value, self.strides, padding, self.dilation_rate)
+            y = self._convolve(B, x, padding)
         if self.use_bias:
             y = y + self.bias.value
         return from_channels_last(B, self.activation(y), self.data_format)
+
+    def _convolve(self, B, x, padding):
+        """The convolution of channels_last `x` (before bias and activation)."""
+        return B.conv(x, self.kernel.value, self.strides, padding, self.dilation_rate, self.groups)
 
     def compute_output_shape(self, input_shape):
         channels = self._input_channels(input_shape)
@@ -266,10 +277,139 @@ class Conv3DTranspose(_BaseConvTranspose):
     rank = 3
 
 
+
+def _depthwise_conv(B, x, kernel, strides, padding, dilation_rate):
+    """A depthwise convolution of channels_last `x` with a `(*kernel_size, in, multiplier)` kernel: a grouped
+    convolution with one group per input channel, output channel `c * multiplier + m` (Keras's order)."""
+    shape = tuple(B.shape(kernel))
+    grouped = B.reshape(kernel, shape[:-2] + (1, shape[-2] * shape[-1]))
+    return B.conv(x, grouped, strides, padding, dilation_rate, shape[-2])
+
+
+class _BaseDepthwiseConv(BaseConv):
+    """Depthwise convolutions: each input channel convolved with its own `depth_multiplier` filters, giving
+    `in * depth_multiplier` output channels; kernel `(*kernel_size, in, depth_multiplier)`. Other arguments as in
+    `BaseConv`, with `depthwise_*` naming the kernel's initializer, regularizer and constraint."""
+
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
+        kind = f"{type(self).__name__} '{kwargs.get('name') or type(self).__name__}'"
+        self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier", kind)
+        super().__init__(self.depth_multiplier, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate, activation=activation,
+                         use_bias=use_bias, kernel_initializer=depthwise_initializer,
+                         bias_initializer=bias_initializer, kernel_regularizer=depthwise_regularizer,
+                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                         kernel_constraint=depthwise_constraint, bias_constraint=bias_constraint, **kwargs)
+
+    def build(self, input_shape):
+        channels = self._input_channels(input_shape)
+        self._output_spatial(input_shape)
+        self._check_calls = any(n is None for n in spatial_and_channels(input_shape, self.data_format)[0])
+        self.input_channels = channels
+        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.depth_multiplier),
+                                      self.kernel_initializer, self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = self.add_weight("bias", (channels * self.depth_multiplier,), self.bias_initializer,
+                                    self.bias_regularizer, constraint=self.bias_constraint) if self.use_bias else None
+        self.built = True
+
+    def _convolve(self, B, x, padding):
+        return _depthwise_conv(B, x, self.kernel.value, self.strides, padding, self.dilation_rate)
+
+    def compute_output_shape(self, input_shape):
+        channels = self._input_channels(input_shape)
+        return with_channels(input_shape[0], self._output_spatial(input_shape), channels * self.depth_multiplier,
+                             self.data_format)
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("filters", "groups"):
+            del config[key]
+        for part in ("initializer", "regularizer", "constraint"):
+            config[f"depthwise_{part}"] = config.pop(f"kernel_{part}")
+        return {**config, "depth_multiplier": self.depth_multiplier}
+
+
+class _BaseSeparableConv(_BaseDepthwiseConv):
+    """Depthwise separable convolutions: a depthwise convolution (`depth_multiplier` filters per input channel)
+    then a 1x1 "pointwise" convolution to `filters` channels. Weights `depthwise_kernel`
+    `(*kernel_size, in, depth_multiplier)` and `pointwise_kernel` `(1, ..., 1, in * depth_multiplier, filters)`."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 depth_multiplier=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(kernel_size, strides=strides, padding=padding, depth_multiplier=depth_multiplier,
+                         data_format=data_format, dilation_rate=dilation_rate, activation=activation,
+                         use_bias=use_bias, depthwise_initializer=depthwise_initializer,
+                         bias_initializer=bias_initializer, depthwise_regularizer=depthwise_regularizer,
+                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                         depthwise_constraint=depthwise_constraint, bias_constraint=bias_constraint, **kwargs)
+        self.filters = positive_int(filters, "filters", self._kind())
+        self._pointwise_args = serialized(pointwise_initializer=pointwise_initializer,
+                                          pointwise_regularizer=pointwise_regularizer,
+                                          pointwise_constraint=pointwise_constraint)
+        self.pointwise_initializer = _initializers.get(pointwise_initializer)
+        self.pointwise_regularizer = _regularizers.get(pointwise_regularizer)
+        self.pointwise_constraint = _constraints.get(pointwise_constraint)
+
+    def build(self, input_shape):
+        channels = self._input_channels(input_shape)
+        self._output_spatial(input_shape)
+        self._check_calls = any(n is None for n in spatial_and_channels(input_shape, self.data_format)[0])
+        self.input_channels = channels
+        self.depthwise_kernel = self.add_weight("depthwise_kernel",
+                                                self.kernel_size + (channels, self.depth_multiplier),
+                                                self.kernel_initializer, self.kernel_regularizer,
+                                                constraint=self.kernel_constraint)
+        self.pointwise_kernel = self.add_weight("pointwise_kernel",
+                                                (1,) * self.rank + (channels * self.depth_multiplier, self.filters),
+                                                self.pointwise_initializer, self.pointwise_regularizer,
+                                                constraint=self.pointwise_constraint)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
+        self.built = True
+
+    def _convolve(self, B, x, padding):
+        depthwise = _depthwise_conv(B, x, self.depthwise_kernel.value, self.strides, padding, self.dilation_rate)
+        return B.conv(depthwise, self.pointwise_kernel.value, (1,) * self.rank, "valid", (1,) * self.rank)
+
+    def compute_output_shape(self, input_shape):
+        self._input_channels(input_shape)
+        return with_channels(input_shape[0], self._output_spatial(input_shape), self.filters, self.data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, **self._pointwise_args}
+
+
+class DepthwiseConv1D(_BaseDepthwiseConv):
+    """1D depthwise convolution over (batch, steps, channels). See `_BaseDepthwiseConv`."""
+    rank = 1
+
+
+class DepthwiseConv2D(_BaseDepthwiseConv):
+    """2D depthwise convolution over images. See `_BaseDepthwiseConv`."""
+    rank = 2
+
+
+class SeparableConv1D(_BaseSeparableConv):
+    """1D depthwise separable convolution. See `_BaseSeparableConv`."""
+    rank = 1
+
+
+class SeparableConv2D(_BaseSeparableConv):
+    """2D depthwise separable convolution (as in MobileNet and Xception). See `_BaseSeparableConv`."""
+    rank = 2
+
 # Keras aliases
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
 Convolution1DTranspose, Convolution2DTranspose, Convolution3DTranspose = (Conv1DTranspose, Conv2DTranspose,
                                                                           Conv3DTranspose)
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
 
 # Keras 2's `keras.layers.convolutional` also held the padding, cropping and upsampling layers. Imported last:
 # mlfront.layers.spatial itself imports helpers from this module.

@@ -174,12 +174,17 @@ class Dropout(Layer):
         if not resolve_training(training) or self.rate == 0:
             return inputs
         B = _backend.get()
-        if self.noise_shape is None:
+        shape = self._mask_shape(inputs)
+        if shape is None:
             return B.dropout(next_key(self), inputs, self.rate)
-        # one keep/drop draw per entry of noise_shape (None: the input's size), broadcast over the rest
-        shape = tuple(size if n is None else n for n, size in zip(self.noise_shape, B.shape(inputs)))
         keep = B.random_uniform(next_key(self), shape, dtype=B.dtype(inputs)) >= self.rate
         return B.where(keep, inputs / (1.0 - self.rate), B.zeros_like(inputs))
+
+    def _mask_shape(self, inputs):
+        """The keep/drop mask's shape (broadcast over the input), or None for one draw per entry."""
+        if self.noise_shape is None:
+            return None
+        return tuple(size if n is None else n for n, size in zip(self.noise_shape, _backend.get().shape(inputs)))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

@@ -1,4 +1,4 @@
-"""Normalization layers: BatchNormalization, LayerNormalization."""
+"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization."""
 
 from mlfront import backend as _backend
 from mlfront import constraints as _constraints
@@ -230,3 +230,102 @@ class LayerNormalization(Layer):
                 **serialized(beta_initializer=self.beta_initializer, gamma_initializer=self.gamma_initializer,
                              beta_regularizer=self.beta_regularizer, gamma_regularizer=self.gamma_regularizer,
                              beta_constraint=self.beta_constraint, gamma_constraint=self.gamma_constraint)}
+
+
+class GroupNormalization(Layer):
+    """Normalizes each sample over groups of channels: the channels on `axis` are split into `groups` equal
+    groups, each normalized over its channels and all other non-batch axes, then `gamma` and `beta` (one per
+    channel) applied. `groups=1` is LayerNormalization over all axes; `groups=channels`, InstanceNormalization.
+
+    Args:
+        groups: the number of groups; must divide the channels.
+        axis: the channel axis (-1 by default).
+        epsilon, center, scale, beta_*/gamma_* initializers, regularizers and constraints: as in
+            LayerNormalization.
+    """
+
+    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+            raise ValueError(f"GroupNormalization '{self.name}': `groups` must be an integer >= 1, got {groups!r}.")
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise ValueError(f"GroupNormalization '{self.name}': `axis` must be one integer, got {axis!r}.")
+        self.groups, self.axis, self.epsilon = groups, axis, float(epsilon)
+        self.center, self.scale = center, scale
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        self.beta_regularizer, self.gamma_regularizer = beta_regularizer, gamma_regularizer
+        self.beta_constraint = _constraints.get(beta_constraint)
+        self.gamma_constraint = _constraints.get(gamma_constraint)
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        (self._axis,) = _normalize_axes(self, self.axis, rank)
+        _check_known(self, input_shape, (self._axis,))
+        channels = input_shape[self._axis]
+        if channels < self.groups or channels % self.groups:
+            raise ValueError(f"GroupNormalization '{self.name}': `groups` ({self.groups}) must divide the "
+                             f"{channels} channels on axis {self.axis} (input shape {tuple(input_shape)}).")
+        self.gamma = self.add_weight("gamma", (channels,), self.gamma_initializer, self.gamma_regularizer,
+                                     constraint=self.gamma_constraint, autocast=False) if self.scale else None
+        self.beta = self.add_weight("beta", (channels,), self.beta_initializer, self.beta_regularizer,
+                                    constraint=self.beta_constraint, autocast=False) if self.center else None
+        self.built = True
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            raise NotImplementedError(f"GroupNormalization '{self.name}': masked inputs are not supported (the "
+                                      f"statistics would include the masked steps).")
+        B = _backend.get()
+        inputs, input_dtype = _in_variable_dtype(self, B, inputs)
+        shape = tuple(B.shape(inputs))
+        axis, channels = self._axis, shape[self._axis]
+        grouped = B.reshape(inputs, shape[:axis] + (self.groups, channels // self.groups) + shape[axis + 1:])
+        reduce = tuple(a for a in range(1, len(shape) + 1) if a != axis)  # all but the batch and group axes
+        mean = B.mean(grouped, axis=reduce, keepdims=True)
+        variance = B.var(grouped, axis=reduce, keepdims=True)
+        outputs = B.reshape((grouped - mean) * B.rsqrt(variance + self.epsilon), shape)
+        param_shape = tuple(channels if a == axis else 1 for a in range(len(shape)))
+        if self.gamma is not None:
+            outputs = outputs * B.reshape(self.gamma.value, param_shape)
+        if self.beta is not None:
+            outputs = outputs + B.reshape(self.beta.value, param_shape)
+        return outputs if B.dtype(outputs) == input_dtype else B.cast(outputs, input_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                **serialized(beta_initializer=self.beta_initializer, gamma_initializer=self.gamma_initializer,
+                             beta_regularizer=self.beta_regularizer, gamma_regularizer=self.gamma_regularizer,
+                             beta_constraint=self.beta_constraint, gamma_constraint=self.gamma_constraint)}
+
+
+class UnitNormalization(Layer):
+    """Scales each sample to unit L2 norm over `axis` (an int or a list), as Keras computes it:
+    `x * min(1 / sqrt(sum(x**2)), 1e12)`, so an all-zero sample stays zero."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = list(axis) if isinstance(axis, (list, tuple)) else axis
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        self._axes = _normalize_axes(self, self.axis, len(input_shape))
+        self.built = True
+
+    def call(self, inputs):
+        B = _backend.get()
+        inputs, input_dtype = _in_variable_dtype(self, B, inputs)
+        inverse_norm = B.minimum(B.rsqrt(B.sum(B.square(inputs), axis=self._axes, keepdims=True)), 1e12)
+        outputs = inputs * inverse_norm
+        return outputs if B.dtype(outputs) == input_dtype else B.cast(outputs, input_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}

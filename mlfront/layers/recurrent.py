@@ -511,3 +511,8 @@ class TimeDistributed(Layer):
         config = dict(config)
         config["layer"] = _layer_from_config(config["layer"], custom_objects)
         return cls(**config)
+
+
+# Keras 2's `keras.layers.recurrent` also held the generic RNN and the cells. Imported last: mlfront.layers.rnn
+# itself imports from this module.
+from mlfront.layers.rnn import RNN, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells  # noqa: E402,F401
