@@ -3,7 +3,6 @@ relu's options) and the activation layers ReLU, LeakyReLU, PReLU, ELU, Softmax: 
 on the same engine where it is installed (|Δ| < 1e-5)."""
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -11,15 +10,8 @@ import pytest
 import mlfront
 from mlfront import activations, layers, ops
 from layer_testing import run_layer_test
+from keras_reference import keras, needs_keras
 
-os.environ.setdefault("KERAS_BACKEND", mlfront.backend())
-try:
-    import keras
-    if keras.backend.backend() != mlfront.backend():
-        keras = None
-except ImportError:
-    keras = None
-needs_keras = pytest.mark.skipif(keras is None, reason="Keras 3 on this engine is not installed")
 
 RNG = np.random.default_rng(7)
 X = np.concatenate([RNG.uniform(-4, 4, (5, 6)), [[-1.0, 1.0, 0.0, -0.5, 0.5, 6.5]]]).astype("float32")

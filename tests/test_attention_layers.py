@@ -1,7 +1,6 @@
 """Attention (dot and concat scores) and AdditiveAttention: NumPy formulas with masks and causality, Keras 3 with
 the same weights where it is installed, config round trips, masks through the Functional API, and training."""
 
-import os
 
 import numpy as np
 import pytest
@@ -9,15 +8,8 @@ import pytest
 import mlfront
 from mlfront import layers, ops
 from layer_testing import check_config
+from keras_reference import keras, needs_keras
 
-os.environ.setdefault("KERAS_BACKEND", mlfront.backend())
-try:
-    import keras
-    if keras.backend.backend() != mlfront.backend():
-        keras = None
-except ImportError:
-    keras = None
-needs_keras = pytest.mark.skipif(keras is None, reason="Keras 3 on this engine is not installed")
 
 RNG = np.random.default_rng(5)
 Q = RNG.normal(size=(2, 3, 4)).astype("float32")

@@ -10,15 +10,8 @@ import mlfront
 from mlfront import layers, ops
 from layer_testing import check_config
 from references import conv as ref
+from keras_reference import keras, needs_keras
 
-os.environ.setdefault("KERAS_BACKEND", mlfront.backend())
-try:
-    import keras
-    if keras.backend.backend() != mlfront.backend():
-        keras = None
-except ImportError:
-    keras = None
-needs_keras = pytest.mark.skipif(keras is None, reason="Keras 3 on this engine is not installed")
 
 RNG = np.random.default_rng(31)
 

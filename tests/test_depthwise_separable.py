@@ -2,7 +2,6 @@
 convolution reference, Keras 3 with the same weights where it is installed, config round trips, training steps, and
 argument errors."""
 
-import os
 
 import numpy as np
 import pytest
@@ -11,15 +10,8 @@ import mlfront
 from mlfront import layers, ops
 from layer_testing import run_layer_test
 from references import conv as ref
+from keras_reference import keras, needs_keras
 
-os.environ.setdefault("KERAS_BACKEND", mlfront.backend())
-try:
-    import keras
-    if keras.backend.backend() != mlfront.backend():
-        keras = None
-except ImportError:
-    keras = None
-needs_keras = pytest.mark.skipif(keras is None, reason="Keras 3 on this engine is not installed")
 
 RNG = np.random.default_rng(13)
 

@@ -1,22 +1,14 @@
 """Binary and categorical focal crossentropy, Dice and Tversky: NumPy formulas, Keras 3 (functions and classes,
 same arguments) where it is installed, configs, and training with them by name."""
 
-import os
 
 import numpy as np
 import pytest
 
 import mlfront
 from mlfront import layers, losses, ops
+from keras_reference import keras, needs_keras
 
-os.environ.setdefault("KERAS_BACKEND", mlfront.backend())
-try:
-    import keras
-    if keras.backend.backend() != mlfront.backend():
-        keras = None
-except ImportError:
-    keras = None
-needs_keras = pytest.mark.skipif(keras is None, reason="Keras 3 on this engine is not installed")
 
 EPS = 1e-7
 RNG = np.random.default_rng(17)

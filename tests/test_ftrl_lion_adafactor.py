@@ -1,22 +1,14 @@
 """Ftrl, Lion and Adafactor: step by step against NumPy implementations of the published rules (Keras's form) and
 against Keras 3's optimizers on the same engine where it is installed, plus configs, argument errors and fit."""
 
-import os
 
 import numpy as np
 import pytest
 
 import mlfront
 from mlfront import layers, ops, optimizers
+from keras_reference import keras, needs_keras
 
-os.environ.setdefault("KERAS_BACKEND", mlfront.backend())
-try:
-    import keras
-    if keras.backend.backend() != mlfront.backend():
-        keras = None
-except ImportError:
-    keras = None
-needs_keras = pytest.mark.skipif(keras is None, reason="Keras 3 on this engine is not installed")
 
 STEPS = 6
 

@@ -1,7 +1,6 @@
 """GroupNormalization and UnitNormalization: NumPy formulas, Keras 3 with the same weights where it is installed,
 config round trips and a training step (through the shared layer-test helper), and their argument errors."""
 
-import os
 
 import numpy as np
 import pytest
@@ -9,15 +8,8 @@ import pytest
 import mlfront
 from mlfront import layers, ops
 from layer_testing import run_layer_test
+from keras_reference import keras, needs_keras
 
-os.environ.setdefault("KERAS_BACKEND", mlfront.backend())
-try:
-    import keras
-    if keras.backend.backend() != mlfront.backend():
-        keras = None
-except ImportError:
-    keras = None
-needs_keras = pytest.mark.skipif(keras is None, reason="Keras 3 on this engine is not installed")
 
 RNG = np.random.default_rng(11)
 

@@ -2,7 +2,6 @@
 MinimalRNNCell): equal to the fused layers with the same weights, NumPy step formulas, masks, go_backwards, states,
 Keras 3 with the same weights where installed, config round trips and training."""
 
-import os
 
 import numpy as np
 import pytest
@@ -10,15 +9,8 @@ import pytest
 import mlfront
 from mlfront import layers, ops
 from layer_testing import check_config
+from keras_reference import keras, needs_keras
 
-os.environ.setdefault("KERAS_BACKEND", mlfront.backend())
-try:
-    import keras
-    if keras.backend.backend() != mlfront.backend():
-        keras = None
-except ImportError:
-    keras = None
-needs_keras = pytest.mark.skipif(keras is None, reason="Keras 3 on this engine is not installed")
 
 RNG = np.random.default_rng(21)
 X = RNG.normal(size=(3, 5, 4)).astype("float32")

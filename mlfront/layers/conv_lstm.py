@@ -12,7 +12,7 @@ from mlfront import backend as _backend
 from mlfront import constraints as _constraints
 from mlfront.layers.base import check_seed, next_key, resolve_training, serialized
 from mlfront.layers.convolutional import BaseConv, from_channels_last, to_channels_last
-from mlfront.layers.recurrent import LSTM
+from mlfront.layers.recurrent import LSTM, output_mask
 
 
 class _ConvLSTM(BaseConv):
@@ -82,10 +82,7 @@ class _ConvLSTM(BaseConv):
     def build(self, input_shape):
         if isinstance(input_shape, list):  # [sequences, *initial_states]
             input_shape = input_shape[0]
-        step = self._step_shape(input_shape)
-        channels = self._input_channels(step)
-        self._output_spatial(step)
-        self.input_channels = channels
+        channels = self._check_build_input(self._step_shape(input_shape))
         self.kernel = self.add_weight("kernel", self.kernel_size + (channels, 4 * self.filters),
                                       self.kernel_initializer, self.kernel_regularizer,
                                       constraint=self.kernel_constraint)
@@ -178,10 +175,7 @@ class _ConvLSTM(BaseConv):
         return [output, state, state] if self.return_state else output
 
     def compute_mask(self, inputs, mask=None):
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
-        output_mask = mask if self.return_sequences else None
-        return [output_mask, None, None] if self.return_state else output_mask
+        return output_mask(mask, self.return_sequences, self.return_state, 2)
 
     def get_config(self):
         config = super().get_config()

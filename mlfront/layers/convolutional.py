@@ -156,15 +156,20 @@ class BaseConv(Layer):
                              f"{tuple(input_shape)} ({self.data_format}).")
         return channels
 
-    def build(self, input_shape):
+    def _check_build_input(self, input_shape):
+        """The input's channel count, after checking the input's rank and that the output is not empty."""
         channels = self._input_channels(input_shape)
         self._output_spatial(input_shape)  # a kernel larger than its padded input fails here, before any weight
         # sizes unknown now (an Input of shape (None, None, c)) are checked on each call's concrete shape
         self._check_calls = any(n is None for n in spatial_and_channels(input_shape, self.data_format)[0])
+        self.input_channels = channels
+        return channels
+
+    def build(self, input_shape):
+        channels = self._check_build_input(input_shape)
         if channels % self.groups:
             raise ValueError(f"{self._kind()}: the {channels} input channels must be divisible by `groups` "
                              f"({self.groups}), got input shape {tuple(input_shape)}.")
-        self.input_channels = channels
         # Keras layouts: conv (*kernel_size, in // groups, out); transposed conv (*kernel_size, out, in)
         pair = (self.filters, channels) if self.transpose else (channels // self.groups, self.filters)
         self.kernel = self.add_weight("kernel", self.kernel_size + pair, self.kernel_initializer,
@@ -305,10 +310,7 @@ class _BaseDepthwiseConv(BaseConv):
                          kernel_constraint=depthwise_constraint, bias_constraint=bias_constraint, **kwargs)
 
     def build(self, input_shape):
-        channels = self._input_channels(input_shape)
-        self._output_spatial(input_shape)
-        self._check_calls = any(n is None for n in spatial_and_channels(input_shape, self.data_format)[0])
-        self.input_channels = channels
+        channels = self._check_build_input(input_shape)
         self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.depth_multiplier),
                                       self.kernel_initializer, self.kernel_regularizer,
                                       constraint=self.kernel_constraint)
@@ -358,10 +360,7 @@ class _BaseSeparableConv(_BaseDepthwiseConv):
         self.pointwise_constraint = _constraints.get(pointwise_constraint)
 
     def build(self, input_shape):
-        channels = self._input_channels(input_shape)
-        self._output_spatial(input_shape)
-        self._check_calls = any(n is None for n in spatial_and_channels(input_shape, self.data_format)[0])
-        self.input_channels = channels
+        channels = self._check_build_input(input_shape)
         self.depthwise_kernel = self.add_weight("depthwise_kernel",
                                                 self.kernel_size + (channels, self.depth_multiplier),
                                                 self.kernel_initializer, self.kernel_regularizer,

@@ -183,12 +183,7 @@ class _Recurrent(Layer):
         return output
 
     def compute_mask(self, inputs, mask=None):
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
-        output_mask = mask if self.return_sequences else None
-        if self.return_state:
-            return [output_mask] + [None] * len(self._state_names)
-        return output_mask
+        return output_mask(mask, self.return_sequences, self.return_state, len(self._state_names))
 
     def get_config(self):
         config = {**super().get_config(), "units": self.units,
@@ -319,6 +314,15 @@ class GRU(_Recurrent):
     def get_config(self):
         return {**super().get_config(), "recurrent_activation": _activations.serialize(self.recurrent_activation),
                 "reset_after": self.reset_after}
+
+
+def output_mask(mask, return_sequences, return_state, state_count):
+    """The output mask of a recurrent layer: the input's time mask for returned sequences (None for the last
+    step only), followed by None for each returned state."""
+    if isinstance(mask, (list, tuple)):  # [sequences, *initial_states]
+        mask = mask[0]
+    sequence_mask = mask if return_sequences else None
+    return [sequence_mask] + [None] * state_count if return_state else sequence_mask
 
 
 def _value(variable):

@@ -7,7 +7,8 @@ import math
 from mlfront import backend as _backend
 from mlfront import regularizers as _regularizers
 from mlfront.backend import config as _config
-from mlfront.layers.base import Layer, check_seed, next_key, resolve_training
+from mlfront.layers.advanced_activations import _Elementwise as _Identity  # output shape and mask = input's
+from mlfront.layers.base import check_seed, next_key, resolve_training
 from mlfront.layers.core import Dropout
 
 # SELU's constants (Klambauer et al. 2017): AlphaDropout keeps a SELU network's mean and variance
@@ -21,17 +22,6 @@ def _rate(layer, rate, upper_open=True):
         raise ValueError(f"{type(layer).__name__} '{layer.name}': `rate` must be a number in "
                          f"{'[0, 1)' if upper_open else '[0, 1]'}, got {rate!r}.")
     return float(rate)
-
-
-class _Identity(Layer):
-    """A layer whose output has its input's shape and mask."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
 
 
 class _SpatialDropout(Dropout):

@@ -12,7 +12,7 @@ from mlfront import activations as _activations
 from mlfront import backend as _backend
 from mlfront import constraints as _constraints
 from mlfront.layers.base import Layer, check_seed, next_key, positive_int, resolve_training, serialized
-from mlfront.layers.recurrent import LSTM, _layer_config, _layer_from_config
+from mlfront.layers.recurrent import LSTM, _layer_config, _layer_from_config, output_mask
 
 
 def _sizes(state_size):
@@ -402,12 +402,7 @@ class RNN(Layer):
         return output
 
     def compute_mask(self, inputs, mask=None):
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
-        output_mask = mask if self.return_sequences else None
-        if self.return_state:
-            return [output_mask] + [None] * len(_sizes(self.cell.state_size))
-        return output_mask
+        return output_mask(mask, self.return_sequences, self.return_state, len(_sizes(self.cell.state_size)))
 
     def get_config(self):
         return {**super().get_config(), "cell": _layer_config(self.cell), "return_sequences": self.return_sequences,
