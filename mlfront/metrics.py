@@ -39,7 +39,7 @@ class Metric:
         name = name or f"var_{len(self._variables)}"
         value = initializers.get(initializer)(tuple(shape), dtype=dtype or self.dtype)
         variable = Variable(value, trainable=False, name=name, dtype=dtype or self.dtype,
-                            path=f"{self.name}/{name}")
+                            path=f"{self.name}/{name}", aggregation=aggregation)
         self._variables.append(variable)
         return variable
 

@@ -16,6 +16,7 @@ import sys
 
 from mlfront import backend as _backend
 from mlfront import schedules
+from mlfront.distribution import replicas as _replicas
 from mlfront.saving import serialization as _serialization
 from mlfront.utils.naming import lookup, snake_case
 from mlfront.variables import Variable, bind, values_of
@@ -156,6 +157,7 @@ class Optimizer:
         B = _backend.get()
         slot = Variable(B.full(variable.shape, initial, variable.dtype), trainable=False, name=name,
                         path=f"{self.name}/{variable.path}/{name}")
+        slot.reference_path = variable.path  # a distribution lays the slot out as its variable
         self._slots.append(slot)
         return slot
 
@@ -235,6 +237,7 @@ class Optimizer:
         pairs = [(g, v) for g, v in zip(grads, trainable_variables) if g is not None]
         if pairs:
             grads, variables = [g for g, _ in pairs], [v for _, v in pairs]
+            grads = _replicas.reduce_gradients(grads)  # the global batch's gradients under data parallelism
             if self.loss_scale_factor:
                 grads = [g / self.loss_scale_factor for g in grads]
             grads = self._clip(B, grads)

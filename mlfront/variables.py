@@ -46,9 +46,11 @@ class Variable:
         trainable: whether optimizers update it.
         name: short name ("kernel"); `path` adds the owner's name ("dense_1/kernel").
         dtype: dtype name; defaults to the initial value's dtype (float32 for Python floats).
+        aggregation: how replicas of a distributed step combine it (`mlfront.distribution.replicas`): "none"
+            (identical on every replica), "mean", "sum" or "only_first_replica".
     """
 
-    def __init__(self, initial_value, trainable=True, name="variable", dtype=None, path=None):
+    def __init__(self, initial_value, trainable=True, name="variable", dtype=None, path=None, aggregation="none"):
         B = _backend.get()
         if not B.is_array(initial_value):
             initial_value = np.asarray(initial_value, dtype=dtype or _default_dtype(initial_value))
@@ -56,6 +58,10 @@ class Variable:
         self.trainable = trainable
         self.name = name
         self.path = path or name
+        if aggregation not in ("none", "mean", "sum", "only_first_replica"):
+            raise ValueError(f"Variable '{self.path}': `aggregation` must be one of 'none', 'mean', 'sum', "
+                             f"'only_first_replica', got {aggregation!r}.")
+        self.aggregation = aggregation
 
     @property
     def _value(self):

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mlfront.backend.base import Backend, conv_transpose_padding
+from mlfront_jax import distributed as _distributed
 
 
 def _axis(axis):
@@ -20,6 +21,9 @@ def _conv_dimensions(n, kernel_out_axis, kernel_in_axis):
 class JaxBackend(Backend):
     name = "jax"
     traces = True
+
+    def __init__(self):
+        _distributed.configure_cpu_devices()
 
     # creation and conversion
     def convert(self, x, dtype=None):
@@ -340,6 +344,14 @@ class JaxBackend(Backend):
         return jax.jit(fn) if jit else fn  # jax.jit is XLA already: "auto" and True are the same
 
     stop_gradient = staticmethod(jax.lax.stop_gradient)
+
+    # distribution: a Mesh with NamedShardings inside the one jitted step
+    distributions = ("DataParallel", "ModelParallel")
+    list_devices = staticmethod(_distributed.list_devices)
+    initialize_distributed = staticmethod(_distributed.initialize)
+    process_index = staticmethod(jax.process_index)
+    process_count = staticmethod(jax.process_count)
+    distributed_runtime = staticmethod(_distributed.JaxRuntime)
 
 
 _jit_resize = jax.jit(Backend.resize, static_argnums=(0, 2, 3))

@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from mlfront.backend.base import Backend, conv_transpose_padding
+from mlfront_tensorflow import distributed as _distributed
 
 
 def _axis(axis):
@@ -24,6 +25,9 @@ def _relu(x):
 class TensorFlowBackend(Backend):
     name = "tensorflow"
     traces = True
+
+    def __init__(self):
+        _distributed.configure_cpu_devices()
 
     # creation and conversion
     def convert(self, x, dtype=None):
@@ -307,6 +311,16 @@ class TensorFlowBackend(Backend):
         return xla if jit == "xla" else _XlaOrPlain(xla, plain)
 
     stop_gradient = staticmethod(tf.stop_gradient)
+
+    # distribution: tf.distribute's MirroredStrategy / MultiWorkerMirroredStrategy, one replica per device
+    distributions = ("DataParallel",)
+    list_devices = staticmethod(_distributed.list_devices)
+    initialize_distributed = staticmethod(_distributed.initialize)
+    process_index = staticmethod(_distributed.process_index)
+    process_count = staticmethod(_distributed.process_count)
+
+    def distributed_runtime(self, distribution):
+        return _distributed.TensorFlowRuntime(distribution, self)
 
     def native_dataset(self, generator_fn, element_spec):
         def spec(pair):

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from mlfront.backend.base import Backend, conv_transpose_padding, explicit_padding
+from mlfront_torch import distributed as _distributed
 
 DTYPES = {
     "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64,
@@ -376,6 +377,17 @@ class TorchBackend(Backend):
         return _GraphStep(fn, fallback=jit is True) if jit in (True, "torch.compile") else fn
 
     stop_gradient = staticmethod(torch.Tensor.detach)
+
+    # distribution: torch.distributed, one process per device
+    one_process_per_device = True
+    distributions = ("DataParallel",)
+    list_devices = staticmethod(_distributed.list_devices)
+    initialize_distributed = staticmethod(_distributed.initialize)
+    process_index = staticmethod(_distributed.process_index)
+    process_count = staticmethod(_distributed.process_count)
+
+    def distributed_runtime(self, distribution):
+        return _distributed.TorchRuntime(distribution, self)
 
     def batch_norm_training(self, x, axis, gamma, beta, epsilon):
         # torch's fused kernel (forward and backward) on the channels-first view. It also returns the batch

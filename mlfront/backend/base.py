@@ -919,3 +919,33 @@ class Backend(abc.ABC):
             **options: the format's extra arguments, among `export_options[format]`.
         """
         raise NotImplementedError(f"the {self.name} backend exports no format (Model.export format={format!r}).")
+
+    # ------------------------------------------------------------------ distribution (mlfront.distribution)
+    #: True where the engine runs one process per device (torch), so several devices mean several processes;
+    #: False where one process drives several devices (`MLFRONT_NUM_CPU_DEVICES` gives a CPU several).
+    one_process_per_device = False
+    #: The `mlfront.distribution` classes the engine runs.
+    distributions = ()
+
+    def list_devices(self, device_type=None):
+        """The job's devices of `device_type` ("cpu", "gpu", "tpu"; None: the engine's default) as names
+        such as "cpu:0"."""
+        return ["cpu:0"] if device_type in (None, "cpu") else []
+
+    def initialize_distributed(self, job_addresses, num_processes, process_id):
+        """Join a multi-process job through the engine's runtime: `job_addresses` is a list holding the
+        coordinator's "host:port" or every process's, checked by `mlfront.distribution.initialize`."""
+        raise NotImplementedError(f"the {self.name} backend cannot join a multi-process job.")
+
+    def process_index(self):
+        """This process's index in the job (0 alone)."""
+        return 0
+
+    def process_count(self):
+        """How many processes the job has."""
+        return 1
+
+    def distributed_runtime(self, distribution):
+        """The `mlfront.distribution.replicas.Runtime` that runs steps under `distribution` (a DataParallel /
+        ModelParallel); engines without distribution support raise."""
+        raise ValueError(f"the {self.name} backend has no distribution support ({type(distribution).__name__}).")

@@ -25,6 +25,7 @@ import zipfile
 import numpy as np
 
 from mlfront.callbacks.base import Callback
+from mlfront.distribution import is_chief
 from mlfront.saving.atomic import atomic_directory, atomic_write, remove_stale_temporaries_in
 from mlfront.training import training_state as _state
 
@@ -140,7 +141,10 @@ class BackupAndRestore(Callback):
             self._backup()
 
     def _backup(self):
-        """Write one complete backup directory, then switch `latest` to it and delete older ones."""
+        """Write one complete backup directory, then switch `latest` to it and delete older ones (process 0 of
+        a distributed job; every process restores from it)."""
+        if not is_chief():
+            return
         os.makedirs(self.backup_dir, exist_ok=True)
         remove_stale_temporaries_in(self.backup_dir)
         try:
@@ -166,7 +170,7 @@ class BackupAndRestore(Callback):
                 shutil.rmtree(os.path.join(self.backup_dir, entry), ignore_errors=True)
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and os.path.isdir(self.backup_dir):
+        if self.delete_checkpoint and is_chief() and os.path.isdir(self.backup_dir):
             shutil.rmtree(self.backup_dir, ignore_errors=True)
 
 

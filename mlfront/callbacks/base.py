@@ -8,7 +8,12 @@ class Callback:
 
     Hooks: on_train_begin/end, on_epoch_begin/end, on_{train,test,predict}_begin/end and
     on_{train,test,predict}_batch_begin/end, each taking `logs` (a dict of metric values, or None).
+
+    `chief_only = True` marks a callback that only writes (files, the console): in a distributed job it runs
+    on process 0 alone.
     """
+
+    chief_only = False
 
     def __init__(self):
         self.model = None
@@ -52,7 +57,8 @@ class CallbackList:
     """Calls each hook on every callback in order. Hooks nobody overrides cost nothing per batch."""
 
     def __init__(self, callbacks, model, params):
-        self.callbacks = list(callbacks)
+        from mlfront.distribution import is_chief
+        self.callbacks = [c for c in callbacks if not getattr(c, "chief_only", False) or is_chief()]
         if not self.callbacks:
             return  # every hook stays the class-level no-op
         for callback in self.callbacks:

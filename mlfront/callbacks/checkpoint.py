@@ -29,6 +29,8 @@ class ModelCheckpoint(Callback):
         initial_value_threshold: with `save_best_only`, the value `monitor` must beat for the first save.
     """
 
+    chief_only = True  # in a distributed job process 0 writes
+
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
                  mode="auto", save_freq="epoch", initial_value_threshold=None):
         super().__init__()

@@ -19,6 +19,8 @@ class CSVLogger(Callback):
         append: add rows to an existing file (no second header) instead of overwriting it.
     """
 
+    chief_only = True  # in a distributed job process 0 writes
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.sep, self.append = os.fspath(filename), separator, append

@@ -64,6 +64,8 @@ class Progbar:
 class ProgbarLogger(Callback):
     """Prints `Epoch i/n` and a progress bar (verbose=1) or one line per epoch (verbose=2)."""
 
+    chief_only = True
+
     def __init__(self, verbose=1):
         super().__init__()
         self.verbose = verbose

@@ -85,6 +85,8 @@ class TensorBoard(Callback):
         update_freq: "epoch", "batch" or an integer number of batches.
     """
 
+    chief_only = True  # in a distributed job process 0 writes
+
     def __init__(self, log_dir="logs", histogram_freq=0, write_graph=True, write_images=False,
                  write_steps_per_second=False, update_freq="epoch", profile_batch=0, embeddings_freq=0,
                  embeddings_metadata=None):

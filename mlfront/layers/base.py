@@ -236,16 +236,21 @@ class Layer:
 
     # ------------------------------------------------------------------ weights
     def add_weight(self, name=None, shape=(), initializer="glorot_uniform", regularizer=None, trainable=True,
-                   dtype=None, constraint=None, autocast=True):
+                   dtype=None, constraint=None, autocast=True, aggregation=None):
         """Create, track and return a Variable of this layer (named `<layer>/<name>`).
 
         `dtype` defaults to the policy's variable dtype. With `autocast` (the default) a float variable is read
         in the compute dtype during the layer's call under a mixed policy; `autocast=False` keeps it in its own
-        dtype (e.g. BatchNormalization's statistics)."""
+        dtype (e.g. BatchNormalization's statistics). `aggregation` says how the replicas of a distributed step
+        combine the variable (see `mlfront.distribution.replicas`); None: "none" for a trainable variable
+        (identical on every replica), "mean" for a non-trainable one (state a layer updates in its call)."""
         name = name or f"variable_{len(self._variables)}"
         dtype = dtype or self.variable_dtype
         value = _initializers.get(initializer)(tuple(int(d) for d in shape), dtype=dtype)
-        variable = Variable(value, trainable=trainable, name=name, dtype=dtype, path=f"{self.name}/{name}")
+        if aggregation is None:
+            aggregation = "none" if trainable else "mean"
+        variable = Variable(value, trainable=trainable, name=name, dtype=dtype, path=f"{self.name}/{name}",
+                            aggregation=aggregation)
         if not autocast:
             variable.autocast = False
         if constraint is not None:  # applied by the optimizer after every update

@@ -2,6 +2,7 @@
 
 from mlfront import backend as _backend
 from mlfront import constraints as _constraints
+from mlfront.distribution import replicas as _replicas
 from mlfront.layers.base import Layer, resolve_training, serialized
 
 
@@ -51,7 +52,8 @@ class BatchNormalization(Layer):
         beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer: initializers.
         beta_regularizer / gamma_regularizer: weight penalties.
         beta_constraint / gamma_constraint: projections applied to beta / gamma after each optimizer step.
-        synchronized: Keras's flag for statistics synchronized across devices; one device computes the same.
+        synchronized: under a data-parallel distribution, compute the batch statistics over every replica's
+            batch (the global batch), as one device would; without a distribution it changes nothing.
 
     Weights (in order): gamma, beta (trainable), moving_mean, moving_variance (non-trainable).
     """
@@ -98,7 +100,7 @@ class BatchNormalization(Layer):
         self.beta = self.add_weight("beta", size, self.beta_initializer, self.beta_regularizer,
                                     constraint=self.beta_constraint, autocast=False) if self.center else None
         self.moving_mean = self.add_weight("moving_mean", size, self.moving_mean_initializer, trainable=False,
-                                        autocast=False)
+                                           autocast=False)
         self.moving_variance = self.add_weight("moving_variance", size, self.moving_variance_initializer,
                                                trainable=False, autocast=False)
         self.built = True
@@ -110,7 +112,8 @@ class BatchNormalization(Layer):
         B = _backend.get()
         inputs, input_dtype = _in_variable_dtype(self, B, inputs)
         # A frozen layer normalizes with its moving statistics even in training, as in Keras.
-        if resolve_training(training) and self.trainable and mask is None:
+        synchronized = self.synchronized and _replicas.current_runtime() is not None
+        if resolve_training(training) and self.trainable and mask is None and not synchronized:
             outputs, mean, variance = B.batch_norm_training(
                 inputs, self._axis, None if self.gamma is None else self.gamma.value,
                 None if self.beta is None else self.beta.value, self.epsilon)
@@ -136,6 +139,8 @@ class BatchNormalization(Layer):
     def _moments(self, B, inputs, mask):
         """Batch mean and (biased) variance over the reduction axes; masked entries are left out."""
         if mask is None:
+            if self.synchronized:  # over every replica's batch in a per-replica distributed step
+                return _replicas.batch_moments(inputs, self._reduction_axes)
             return B.mean(inputs, axis=self._reduction_axes), B.var(inputs, axis=self._reduction_axes)
         weights = B.cast(mask, B.dtype(inputs))
         while len(B.shape(weights)) < len(B.shape(inputs)):

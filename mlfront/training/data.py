@@ -104,7 +104,7 @@ class ArrayDataAdapter(DataAdapter):
         self.data = (x, y, sample_weight)
 
     def batches(self, skip=0):
-        convert = _backend.get().prepare_batch
+        convert = _batch_converter()
         n, size, preprocess = self.num_samples, self.batch_size, self.preprocess
         order = self._epoch_order() if self.shuffle else None
         for start in range(skip * size, n, size):
@@ -263,7 +263,7 @@ class _BatchSource(DataAdapter):
         x = cast_structure(x, self.x_dtypes) if self.preprocess is None else self.preprocess(x)
         y = cast_structure(y, self.y_dtypes)
         sample_weight = class_weight_to_sample_weight(y, sample_weight, self.class_weight)
-        prepare = _backend.get().prepare_batch
+        prepare = _batch_converter()
         return tuple(map_structure(prepare, s) for s in (x, y, sample_weight))
 
     def batches(self, skip=0):
@@ -380,6 +380,14 @@ class IterableDataAdapter(_BatchSource):
                 continue
             # a DataLoader collates (x, y) pairs into a list: that list is the (x, y) tuple, not several inputs
             yield _engine_tensors_to_numpy(tuple(batch) if isinstance(batch, list) else batch)
+
+
+def _batch_converter():
+    """What turns a NumPy batch array into the step's input: the engine's `prepare_batch`, or under a
+    distribution its runtime's `shard_batch` (this process's share, or an array sharded over the devices)."""
+    from mlfront import distribution
+    runtime = distribution.active_runtime()
+    return _backend.get().prepare_batch if runtime is None else runtime.shard_batch
 
 
 def _engine_tensors_to_numpy(batch):

@@ -14,10 +14,12 @@ import threading
 import numpy as np
 
 from mlfront import backend as _backend
+from mlfront import distribution as _distribution
 from mlfront import mixed_precision as _mixed_precision
 from mlfront import optimizers as _optimizers
 from mlfront.backend.context import call_context
 from mlfront.layers import base as _layer_base
+from mlfront.distribution import replicas as _replicas
 from mlfront.callbacks import CallbackList, History, Progbar, ProgbarLogger
 from mlfront.metrics import Mean, Metric
 from mlfront.random import KeyStream, new_seed
@@ -302,6 +304,7 @@ class Trainer:
         body = {"train": self.train_step, "test": self.test_step}.get(kind)
         training = kind == "train"
         traced = B.compile_traces(self.jit_compile)
+        runtime = _distribution.active_runtime()
 
         def step(values, batches, key):
             # Traced (jax, tensorflow): the placeholders bound here stay private to this thread and vanish with
@@ -314,6 +317,7 @@ class Trainer:
                         if body is None:
                             return [self.predict_step(data) for data in batches], stream.key
                         for data in batches:
+                            _replicas.note_batch(data)  # weights this replica's gradients (data parallel)
                             body(data)
                     return values_of(state), stream.key
                 finally:
@@ -322,7 +326,13 @@ class Trainer:
 
         if self._has_host_layers:
             step = _with_host_inputs_ready(step)
-        compiled = B.compile(step, jit=self.jit_compile)
+        if runtime is None:
+            compiled = B.compile(step, jit=self.jit_compile)
+        else:  # every process starts from process 0's weights, and runs the step on its share of each batch
+            bind(state, runtime.broadcast(values_of(state)))
+            if runtime.per_replica:
+                step = _replicas.per_replica_step(step, state, runtime, kind)
+            compiled = runtime.compile(step, self.jit_compile, state, kind)
         replacement = []  # the step rebuilt when the first call created metrics (add_metric inside the step)
 
         def execute(batches):
@@ -355,13 +365,14 @@ class Trainer:
             return outputs[0] if kind == "predict" else None
 
         run.many = execute
+        run.runtime = runtime
         return run
 
     def _prepare(self, first_batch, kind):
         """Build what the first batch needs: model weights, metrics, optimizer slots, the compiled step."""
         B = _backend.get()
         if self._rng_key is None:
-            self._rng_key = B.rng_key(new_seed())
+            self._rng_key = B.rng_key(_shared_seed())
         x, y, sample_weight = first_batch
         # compiled_metrics is None when compile() got no loss (a custom train_step computes its own).
         unbuilt_metrics = kind != "predict" and self.compiled_metrics is not None and not self.compiled_metrics.built
@@ -373,7 +384,8 @@ class Trainer:
         if kind == "train" and self.optimizer._built_for is None:
             self.optimizer.build(self.trainable_variables)
         attr = f"_{kind}_fn"
-        if getattr(self, attr) is None:
+        made = getattr(self, attr)
+        if made is None or made.runtime is not _distribution.active_runtime():  # none yet, or made for another
             setattr(self, attr, self._make_step(kind))
         return getattr(self, attr)
 
@@ -420,7 +432,7 @@ class Trainer:
                                                            "verbose": verbose})
         self.stop_training = False
         if getattr(train_data, "shuffle", False):
-            train_data.shuffle_seed = new_seed()  # each epoch's order comes from (seed, epoch): restorable
+            train_data.shuffle_seed = _shared_seed()  # each epoch's order comes from (seed, epoch): restorable
         self._fit_position = (initial_epoch, 0)
         try:
             callback_list.on_train_begin()
@@ -523,7 +535,7 @@ class Trainer:
         eval_data = self._evaluation_data(x, y, sample_weight, batch_size, steps, loading, "evaluate")
         callback_list = CallbackList(list(callbacks or []), self, {"steps": eval_data.steps, "verbose": verbose})
         logs, steps_done = self._evaluate_batches(eval_data, callback_list)
-        if verbose:
+        if verbose and _distribution.is_chief():
             Progbar(steps_done, verbose=verbose).update(steps_done, logs, finalize=True)
         if return_dict:
             return logs
@@ -539,7 +551,8 @@ class Trainer:
         _check_count("steps", steps, 1, "predict")
         B = _backend.get()
         self._check_inputs(x, where="predict")
-        if not callbacks and isinstance(x, np.ndarray) and 0 < len(x) <= (batch_size or 32):
+        if not callbacks and isinstance(x, np.ndarray) and 0 < len(x) <= (batch_size or 32) \
+                and _distribution.active_runtime() is None:
             # One batch: skip the batching machinery, which would cost more than a small model's forward pass.
             host = self._host_hook()
             batch = (B.prepare_batch(input_dtypes.cast_structure(_data.to_numpy_input(x), input_dtypes.input_spec(
@@ -657,6 +670,12 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+def _shared_seed():
+    """A new random seed, the same on every process of a distributed job (process 0's)."""
+    runtime = _distribution.active_runtime()
+    return new_seed() if runtime is None else runtime.shared_seed(new_seed())
 
 
 def _executions(batches, first_step, steps_per_execution):

@@ -1,0 +1,204 @@
+"""mlfront.distribution on PyTorch: torch.distributed, one process (one replica) per device, as torchrun starts.
+
+Each process runs the eager step on its share of every global batch; the gradients are summed over the
+processes as DDP does it (flattened into buckets of about 25 MB, one all-reduce per bucket, all in flight
+together), and the replicas' state is combined by the core (`mlfront.distribution.replicas`). gloo serves CPU
+tensors, nccl CUDA ones. A process that dies makes the others' next collective fail; one that hangs makes it
+fail after `MLFRONT_DISTRIBUTION_TIMEOUT` seconds (default 300).
+"""
+
+import atexit
+import datetime
+import os
+import warnings
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from mlfront.distribution.replicas import Runtime
+from mlfront.training.data import map_structure
+
+BUCKET_BYTES = 25 * 2**20  # DDP's default bucket size
+
+
+def timeout_seconds():
+    value = os.environ.get("MLFRONT_DISTRIBUTION_TIMEOUT", "300")
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ValueError(f"MLFRONT_DISTRIBUTION_TIMEOUT must be a positive number of seconds, got {value!r}.")
+    return seconds
+
+
+def initialize(job_addresses, num_processes, process_id):
+    if dist.is_initialized():
+        raise RuntimeError("initialize: this process is already part of a torch.distributed job.")
+    cuda = torch.cuda.is_available()
+    if cuda:  # one GPU per process: torchrun's LOCAL_RANK, else the rank modulo the GPUs of this machine
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", process_id % torch.cuda.device_count())))
+    dist.init_process_group("nccl" if cuda else "gloo", init_method=f"tcp://{job_addresses[0]}",
+                            world_size=num_processes, rank=process_id,
+                            timeout=datetime.timedelta(seconds=timeout_seconds()))
+    atexit.register(_leave)  # a process group left to the interpreter's shutdown can abort the process
+
+
+def _leave():
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def list_devices(device_type=None):
+    kind = device_type or ("cuda" if torch.cuda.is_available() else "cpu")
+    kind = "cuda" if kind == "gpu" else kind
+    if kind not in ("cpu", "cuda") or kind == "cuda" and not torch.cuda.is_available():
+        return []
+    if dist.is_initialized():  # the job's devices: one per process
+        return [f"{kind}:{rank}" for rank in range(dist.get_world_size())]
+    return ["cpu:0"] if kind == "cpu" else [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+
+
+def process_index():
+    return dist.get_rank() if dist.is_initialized() else 0
+
+
+def process_count():
+    return dist.get_world_size() if dist.is_initialized() else 1
+
+
+class TorchRuntime(Runtime):
+    per_replica = True
+
+    def __init__(self, distribution, backend):
+        from mlfront.distribution import ModelParallel
+        if isinstance(distribution, ModelParallel):
+            raise ValueError("ModelParallel is not supported on the torch backend yet (sharded weights need "
+                             "torch.distributed's FSDP2 / DTensor, which mlfront does not drive); use DataParallel.")
+        self.num_replicas = self.process_count = process_count()
+        self.process_index = process_index()
+        if distribution.num_replicas != self.num_replicas:
+            raise ValueError(f"DataParallel on torch runs one replica per process: the distribution has "
+                             f"{distribution.num_replicas} devices but the job has {self.num_replicas} processes "
+                             f"(launch one process per device, e.g. `torchrun --nproc-per-node "
+                             f"{distribution.num_replicas} script.py`, and call mlfront.distribution.initialize()).")
+        self.backend = backend
+
+    def _share(self, samples):
+        """(start, stop) of this process's rows of a batch of `samples`: np.array_split's shares, in rank order."""
+        if samples < self.num_replicas:
+            raise ValueError(f"DataParallel: a batch of {samples} samples cannot be shared by {self.num_replicas} "
+                             f"replicas; use a batch size (and a number of samples) giving every replica one at least.")
+        base, extra = divmod(samples, self.num_replicas)
+        start = self.process_index * base + min(self.process_index, extra)
+        return start, start + base + (self.process_index < extra)
+
+    def shard_batch(self, array):
+        if self.num_replicas > 1 and getattr(array, "ndim", 0):
+            start, stop = self._share(len(array))
+            array = array[start:stop]
+        return self.backend.prepare_batch(array)
+
+    def compile(self, step, jit, state, kind):
+        if jit in (True, "torch.compile"):
+            warnings.warn("DataParallel on torch runs the eager step: the collectives of torch.distributed are not "
+                          "captured by mlfront's torch.compile path.", stacklevel=4)
+            jit = "auto"
+        compiled = self.backend.compile(step, jit)
+        if kind != "predict" or self.num_replicas == 1:
+            return compiled
+
+        def run(values, batches, key):  # each process predicted its rows: all of them, in order, everywhere
+            outputs, key = compiled(values, batches, key)
+            return [map_structure(self._gather_rows, o) for o in outputs], key
+        return run
+
+    def _call(self, what, fn):
+        try:
+            return fn()
+        except (RuntimeError, dist.DistBackendError) as err:
+            raise RuntimeError(f"DataParallel: process {self.process_index} of {self.num_replicas} could not "
+                               f"{what}: another process stopped or did not answer within "
+                               f"{timeout_seconds():g} s ({err}).") from err
+
+    def replica_sum(self, arrays):
+        if self.num_replicas == 1:
+            return list(arrays)
+        if any(a.requires_grad for a in arrays):  # batch statistics: the gradient flows back through the sum
+            return self._call("sum the batch statistics", lambda: [differentiable_all_reduce(a) for a in arrays])
+        arrays = [a.detach() for a in arrays]
+        buckets = _buckets(arrays)
+        flats = [torch.cat([arrays[i].reshape(-1) for i in bucket]) for bucket in buckets]
+        works = self._call("sum the gradients", lambda: [dist.all_reduce(f, async_op=True) for f in flats])
+        self._call("sum the gradients", lambda: [w.wait() for w in works])
+        summed = list(arrays)
+        for bucket, flat in zip(buckets, flats):
+            offset = 0
+            for i in bucket:
+                size = arrays[i].numel()
+                summed[i] = flat[offset:offset + size].view(arrays[i].shape)
+                offset += size
+        return summed
+
+    def first_replica(self, arrays):
+        return self.broadcast(arrays)
+
+    def broadcast(self, values):
+        if self.num_replicas == 1:
+            return values
+        values = [v.detach().clone() for v in values]
+        self._call("receive process 0's values", lambda: [dist.broadcast(v, 0) for v in values])
+        return values
+
+    def shared_seed(self, seed):
+        if self.num_replicas == 1:
+            return seed
+        value = torch.tensor([seed % 2**62], dtype=torch.int64, device=self.backend.device)
+        self._call("receive process 0's seed", lambda: dist.broadcast(value, 0))
+        return int(value.item())
+
+    def _gather_rows(self, local):
+        sizes = torch.zeros(self.num_replicas, dtype=torch.int64, device=local.device)
+        sizes[self.process_index] = local.shape[0]
+        self._call("gather the predictions", lambda: dist.all_reduce(sizes))
+        longest = int(sizes.max())
+        padded = torch.zeros((longest,) + tuple(local.shape[1:]), dtype=local.dtype, device=local.device)
+        padded[:local.shape[0]] = local
+        pieces = [torch.empty_like(padded) for _ in range(self.num_replicas)]
+        self._call("gather the predictions", lambda: dist.all_gather(pieces, padded))
+        return torch.cat([piece[:int(n)] for piece, n in zip(pieces, sizes)])
+
+
+class _SumOverProcesses(torch.autograd.Function):
+    """all_reduce(sum) with its gradient: the sum over the processes of the outputs' gradients."""
+
+    @staticmethod
+    def forward(ctx, tensor):
+        tensor = tensor.clone()
+        dist.all_reduce(tensor)
+        return tensor
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
+def differentiable_all_reduce(tensor):
+    return _SumOverProcesses.apply(tensor)
+
+
+def _buckets(arrays):
+    """Indices of `arrays` grouped by dtype into buckets of about BUCKET_BYTES each."""
+    buckets, open_buckets = [], {}
+    for i, array in enumerate(arrays):
+        bucket, size = open_buckets.get(array.dtype, (None, 0))
+        if bucket is None or size + array.numel() * array.element_size() > BUCKET_BYTES:
+            bucket, size = [], 0
+            buckets.append(bucket)
+        bucket.append(i)
+        open_buckets[array.dtype] = (bucket, size + array.numel() * array.element_size())
+    return buckets
+

@@ -1,0 +1,157 @@
+"""What an engine runtime implements, and how per-replica steps stay one model.
+
+Two kinds of runtime:
+- global (jax): the compiled step sees global arrays, the batch sharded over the mesh; the compiler adds the
+  collectives, so the step is exactly the single-device computation and nothing below applies;
+- per replica (torch processes, tf.distribute replicas): the step runs once per replica on its share of the
+  batch. Then, inside the step, `Optimizer.apply` averages the gradients over the replicas (weighted by each
+  replica's number of samples, so the result is the gradient of the global batch), and after the step each
+  Variable is combined by its `aggregation`: "sum" (metric accumulators: the replicas' increments are added, so
+  a metric covers the global batch), "mean" (non-trainable layer state, such as BatchNormalization's moving
+  statistics), "only_first_replica" (replica 0's value), "none" (identical on every replica: weights and
+  optimizer state, updated from the same averaged gradients).
+"""
+
+import contextlib
+import threading
+
+import numpy as np
+
+from mlfront import backend as _backend
+
+AGGREGATIONS = ("none", "mean", "sum", "only_first_replica")
+_context = threading.local()  # .runtime (inside a per-replica step on this thread) and .local_batch_size
+
+
+class Runtime:
+    """Base of the engine runtimes (each adapter's `distributed_runtime(distribution)` returns one).
+
+    Attributes:
+        per_replica: True when the step runs once per replica (the reductions here apply).
+        num_replicas: the data-parallel width.
+        process_index / process_count: this process in the job.
+    """
+
+    per_replica = True
+    num_replicas = 1
+    process_index = 0
+    process_count = 1
+
+    def shard_batch(self, array):
+        """A NumPy global batch array as the distributed step takes it (this process's share, or a sharded
+        global array); the data adapters call it instead of `Backend.prepare_batch`."""
+        raise NotImplementedError
+
+    def compile(self, step, jit, state, kind):
+        """`step(values, batches, key) -> (outputs, key)` compiled to run distributed; `state` are the Variables
+        `values` belong to (for their layouts). For `kind="predict"` the outputs are the global batch's, in order."""
+        raise NotImplementedError
+
+    def replica_sum(self, arrays):
+        """Inside a per-replica step: each array summed over all replicas."""
+        raise NotImplementedError
+
+    def first_replica(self, arrays):
+        """Inside a per-replica step: replica 0's value of each array."""
+        raise NotImplementedError
+
+    def broadcast(self, values):
+        """Outside a step: process 0's arrays on every process (the initial weights and random key)."""
+        return values
+
+    def shared_seed(self, seed):
+        """Process 0's `seed` (an int) on every process, so that they shuffle alike."""
+        return seed
+
+
+def current_runtime():
+    """The runtime of the per-replica step running on this thread, or None."""
+    return getattr(_context, "runtime", None)
+
+
+@contextlib.contextmanager
+def replica_step(runtime):
+    """Inside: this thread runs one replica's share of a step (the runtime calls it around the core step)."""
+    previous = getattr(_context, "runtime", None)
+    _context.runtime = runtime
+    try:
+        yield
+    finally:
+        _context.runtime = previous
+
+
+def note_batch(data):
+    """Record the number of samples of the batch this replica trains on next (weights its gradients)."""
+    if getattr(_context, "runtime", None) is not None:
+        from mlfront.training.data import flatten
+        x = data[0] if isinstance(data, tuple) else data
+        _context.local_batch_size = _backend.get().shape(flatten(x)[0])[0]
+
+
+def reduce_gradients(grads):
+    """The gradients of the global batch from this replica's: sum(n_r * g_r) / sum(n_r). Identity outside a
+    per-replica step (one device, or a global jax step)."""
+    runtime = current_runtime()
+    if runtime is None or runtime.num_replicas == 1:
+        return grads
+    B = _backend.get()
+    size = getattr(_context, "local_batch_size", 1)
+    weight = B.convert(np.asarray(size, "float32"))
+    summed = runtime.replica_sum([g * B.cast(weight, B.dtype(g)) for g in grads] + [weight])
+    total = summed[-1]
+    return [g / B.cast(total, B.dtype(g)) for g in summed[:-1]]
+
+
+def batch_moments(x, axes):
+    """(mean, biased variance) of `x` over `axes` and over every replica's batch (synchronized
+    BatchNormalization); the plain moments outside a per-replica step."""
+    B = _backend.get()
+    runtime = current_runtime()
+    if runtime is None or runtime.num_replicas == 1:
+        return B.mean(x, axis=axes), B.var(x, axis=axes)
+    count = float(np.prod([B.shape(x)[a] for a in axes]))
+    total, squares, counts = runtime.replica_sum([B.sum(x, axis=axes), B.sum(B.square(x), axis=axes),
+                                                  B.convert(np.asarray(count, "float32"))])
+    mean = total / counts
+    return mean, B.maximum(squares / counts - B.square(mean), 0.0)
+
+
+def combine_replicas(variables, start_values, end_values, runtime):
+    """The values every replica keeps after a step: each Variable combined by its `aggregation`."""
+    B = _backend.get()
+    combined = list(end_values)
+    sums, means, firsts = [], [], []
+    for i, variable in enumerate(variables):
+        kind = getattr(variable, "aggregation", "none")
+        (sums if kind == "sum" else means if kind == "mean" else firsts if kind == "only_first_replica"
+         else []).append(i)
+    if sums or means:
+        reduced = runtime.replica_sum([end_values[i] - start_values[i] for i in sums] +
+                                      [end_values[i] for i in means])
+        for i, value in zip(sums, reduced):
+            combined[i] = start_values[i] + value
+        for i, value in zip(means, reduced[len(sums):]):
+            is_float = B.standardize_dtype(B.dtype(value)).startswith(("float", "bfloat"))
+            combined[i] = value / runtime.num_replicas if is_float else value // runtime.num_replicas
+    if firsts:
+        for i, value in zip(firsts, runtime.first_replica([end_values[i] for i in firsts])):
+            combined[i] = value
+    return combined
+
+
+def per_replica_step(step, variables, runtime, kind):
+    """`step` as one replica runs it: inside the replica context, then (train, test) the Variables combined
+    over the replicas; a predict step's outputs are this replica's, gathered by the runtime."""
+    def run(values, batches, key):
+        with replica_step(runtime):
+            outputs, key = step(values, batches, key)
+            if kind != "predict":
+                outputs = combine_replicas(variables, values, outputs, runtime)
+        return outputs, key
+    return run
+
+
+def check_aggregation(aggregation, where):
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f"{where}: `aggregation` must be one of {AGGREGATIONS}, got {aggregation!r}.")
+    return aggregation

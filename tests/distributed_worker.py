@@ -1,0 +1,114 @@
+"""One process of a distributed test (tests/test_distribution.py launches it): trains a case under
+DataParallel and, on process 0, the same case on one device; writes what it got to OUT/result_<process>.npz.
+
+    python tests/distributed_worker.py CASE OUT [--processes N --process-id I --address HOST:PORT]
+
+Cases:
+    mlp: Dense-relu-Dense, SGD with momentum, sparse crossentropy from logits, accuracy; 20 steps of 32.
+    adam: the MLP with Adam and an uneven last batch (the replicas get 5 and 4 samples).
+    bn: Dense, BatchNormalization(synchronized=True), Dense; SGD; 20 steps.
+    die: the MLP, but process 1 exits after 3 steps (the others must stop with an error, not hang).
+    model_parallel: the MLP under ModelParallel on a (1, 2) mesh, the hidden layer's kernel and bias split
+        over the "model" axis (Adam's slots with them).
+    backup: the MLP with BackupAndRestore and ModelCheckpoint in OUT; with --interrupt-at E it stops in epoch E.
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+import mlfront
+from mlfront import distribution, layers
+
+STEPS, BATCH, FEATURES, CLASSES = 20, 32, 8, 3
+
+
+def data(samples):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(samples, FEATURES)).astype("float32")
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("int64") + (x[:, 2] > 1).astype("int64")
+    return x, y
+
+
+def build(case):
+    inputs = mlfront.Input((FEATURES,))
+    hidden = layers.Dense(16, activation="relu", name="hidden")(inputs)
+    if case == "bn":
+        hidden = layers.BatchNormalization(synchronized=True)(hidden)
+    model = mlfront.Model(inputs, layers.Dense(CLASSES, name="logits")(hidden))
+    rng = np.random.default_rng(1)  # the same initial weights for every run
+    model.set_weights([w if w.ndim == 1 and np.all(w == 1) else rng.normal(scale=0.5, size=w.shape).astype("float32")
+                       for w in model.get_weights()])
+    optimizer = mlfront.optimizers.Adam(0.01) if case in ("adam", "model_parallel") else mlfront.optimizers.SGD(0.1, momentum=0.9)
+    model.compile(optimizer, mlfront.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    return model
+
+
+def train(case, out, interrupt_at=None):
+    samples = STEPS * BATCH + (9 if case == "adam" else 0)
+    x, y = data(samples)
+    model = build(case)
+    callbacks = []
+    if case == "backup":
+        callbacks = [mlfront.callbacks.BackupAndRestore(os.path.join(out, "backup")),
+                     mlfront.callbacks.ModelCheckpoint(os.path.join(out, "best.weights.h5"), save_weights_only=True),
+                     mlfront.callbacks.CSVLogger(os.path.join(out, "log.csv"))]
+        if interrupt_at is not None:
+            callbacks.append(mlfront.callbacks.LambdaCallback(
+                on_epoch_begin=lambda epoch, logs: sys.exit(3) if epoch == interrupt_at else None))
+    if case == "die" and distribution.process_index() == 1:
+        callbacks.append(mlfront.callbacks.LambdaCallback(
+            on_train_batch_end=lambda batch, logs: os._exit(7) if batch == 2 else None))
+    epochs = 4 if case == "backup" else 1
+    history = model.fit(x, y, batch_size=BATCH, epochs=epochs, shuffle=case == "backup", verbose=0,
+                        callbacks=callbacks)
+    evaluated = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)
+    predicted = model.predict(x[:45], batch_size=16, verbose=0)
+    kernel = model.get_layer("hidden").kernel.value
+    shards = getattr(kernel, "addressable_shards", None)  # jax: the pieces each device holds
+    return {"shard_shape": np.asarray(shards[0].data.shape if shards else kernel.shape),
+            "weights": model.get_weights(), "loss": np.asarray(history.history["loss"]),
+            "accuracy": np.asarray(history.history["accuracy"]), "eval_loss": evaluated["loss"],
+            "eval_accuracy": evaluated["accuracy"], "predicted": predicted}
+
+
+def _distribution(case):
+    if case != "model_parallel":
+        return distribution.DataParallel()
+    mesh = distribution.DeviceMesh((1, 2), ["batch", "model"])
+    layout_map = distribution.LayoutMap(mesh)
+    layout_map["hidden/kernel"] = (None, "model")
+    layout_map["hidden/bias"] = ("model",)
+    return distribution.ModelParallel(layout_map=layout_map, batch_dim_name="batch")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("case")
+    parser.add_argument("out")
+    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--process-id", type=int, default=0)
+    parser.add_argument("--address", default=None)
+    parser.add_argument("--interrupt-at", type=int, default=None)
+    parser.add_argument("--no-reference", action="store_true")
+    args = parser.parse_args()
+    mlfront.utils.set_random_seed(7)  # shuffling and random keys alike in every run of a case
+    if args.processes > 1:
+        distribution.initialize(args.address, args.processes, args.process_id)
+    distribution.set_distribution(_distribution(args.case))
+    result = train(args.case, args.out, args.interrupt_at)
+    stored = {f"dp_weight_{i}": w for i, w in enumerate(result.pop("weights"))}
+    stored.update({f"dp_{k}": np.asarray(v) for k, v in result.items()})
+    stored["replicas"] = np.asarray(distribution.distribution().num_replicas)
+    if distribution.process_index() == 0 and not args.no_reference:
+        distribution.set_distribution(None)
+        reference = train(args.case, os.path.join(args.out, "reference"), args.interrupt_at)
+        stored.update({f"one_weight_{i}": w for i, w in enumerate(reference.pop("weights"))})
+        stored.update({f"one_{k}": np.asarray(v) for k, v in reference.items()})
+    np.savez(os.path.join(args.out, f"result_{distribution.process_index()}.npz"), **stored)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""mlfront.distribution: the Keras 3 API, and data-parallel training equal to one device on every engine.
+
+The training runs happen in fresh processes (tests/distributed_worker.py): 2 processes on 127.0.0.1 on every
+engine, and, where one process drives several devices, 1 process with MLFRONT_NUM_CPU_DEVICES=2.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import mlfront
+from mlfront import distribution
+
+B = mlfront.backend.get()
+WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "distributed_worker.py")
+TOLERANCE = 1e-5
+
+
+# ---------------------------------------------------------------------- API
+def test_device_mesh_and_data_parallel_defaults():
+    devices = distribution.list_devices()
+    assert devices and all(":" in d for d in devices)
+    data_parallel = distribution.DataParallel()
+    assert data_parallel.device_mesh.axis_names == ["batch"]
+    assert data_parallel.num_replicas == len(devices)
+    with pytest.raises(ValueError, match="needs 4 devices"):
+        distribution.DeviceMesh((2, 2), ["batch", "model"], devices=["cpu:0"])
+    with pytest.raises(ValueError, match="axis_names"):
+        distribution.DeviceMesh((1,), ["a", "b"], devices=devices[:1])
+    with pytest.raises(ValueError, match="not both"):
+        distribution.DataParallel(device_mesh=data_parallel.device_mesh, devices=devices)
+    with pytest.raises(ValueError, match="auto_shard_dataset"):
+        distribution.DataParallel(auto_shard_dataset=False)
+
+
+def test_layout_map_matches_paths_by_regex():
+    mesh = distribution.DeviceMesh((1, 1), ["batch", "model"], devices=distribution.list_devices()[:1])
+    layout_map = distribution.LayoutMap(mesh)
+    layout_map["dense.*kernel"] = (None, "model")
+    layout_map["dense.*bias"] = distribution.TensorLayout(("model",))
+    assert layout_map["dense_1/kernel"].axes == (None, "model")
+    assert layout_map["dense_1/bias"].axes == ("model",)
+    assert layout_map["conv/kernel"] is None
+    layout_map["dense_1.*"] = (None, None)
+    with pytest.raises(ValueError, match="matches several keys"):
+        layout_map["dense_1/kernel"]
+    with pytest.raises(ValueError, match="not axes of the mesh"):
+        layout_map["x"] = ("data",)
+    with pytest.raises(ValueError, match="LayoutMap"):
+        distribution.ModelParallel(layout_map={"a": (None,)})
+    with pytest.raises(ValueError, match="batch_dim_name"):
+        distribution.ModelParallel(layout_map=layout_map, batch_dim_name="rows")
+
+
+def test_set_distribution_checks_its_argument():
+    with pytest.raises(ValueError, match="DataParallel"):
+        distribution.set_distribution("data_parallel")
+    distribution.set_distribution(None)
+    assert distribution.distribution() is None
+    assert distribution.process_index() == 0 and distribution.process_count() == 1 and distribution.is_chief()
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"WORLD_SIZE": "2", "RANK": "1", "MASTER_ADDR": "10.0.0.1", "MASTER_PORT": "1234"}, (["10.0.0.1:1234"], 2, 1)),
+    ({"JAX_COORDINATOR_ADDRESS": "10.0.0.2:99", "JAX_NUM_PROCESSES": "3", "JAX_PROCESS_ID": "2"},
+     (["10.0.0.2:99"], 3, 2)),
+    ({"TF_CONFIG": '{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}'},
+     (["a:1", "b:2"], 2, 1)),
+    ({"KERAS_DISTRIBUTION_JOB_ADDRESSES": "h:5", "KERAS_DISTRIBUTION_NUM_PROCESSES": "4",
+      "KERAS_DISTRIBUTION_PROCESS_ID": "0"}, (["h:5"], 4, 0)),
+])
+def test_initialize_reads_the_launchers_environment(monkeypatch, env, expected):
+    for name in ("WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT", "JAX_COORDINATOR_ADDRESS", "TF_CONFIG",
+                 "MLFRONT_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    calls = []
+    monkeypatch.setattr(B, "initialize_distributed", lambda *args: calls.append(args))
+    distribution.initialize()
+    assert calls == [expected]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(job_addresses="h:1", num_processes=2, process_id=2), "below `num_processes`"),
+    (dict(job_addresses="nohost", num_processes=2, process_id=0), "host:port"),
+    (dict(job_addresses="h:1", num_processes="two", process_id=0), "num_processes"),
+    (dict(job_addresses="a:1,b:2,c:3", num_processes=2, process_id=0), "one per process"),
+])
+def test_initialize_rejects_a_bad_job(monkeypatch, kwargs, message):
+    monkeypatch.setattr(B, "initialize_distributed", lambda *args: pytest.fail("must not be called"))
+    with pytest.raises(ValueError, match=message):
+        distribution.initialize(**kwargs)
+
+
+def test_variables_declare_how_replicas_combine_them():
+    layer = mlfront.layers.BatchNormalization()
+    layer.build((None, 3))
+    assert [v.aggregation for v in layer.weights] == ["none", "none", "mean", "mean"]
+    metric = mlfront.metrics.Mean()
+    assert {v.aggregation for v in metric.variables} == {"sum"}
+    with pytest.raises(ValueError, match="aggregation"):
+        mlfront.Variable(np.zeros(2), aggregation="max")
+
+
+# ---------------------------------------------------------------------- training, in fresh processes
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _launch(case, out, processes=2, devices=None, extra=(), timeout=300, env=None):
+    """Run the worker as `processes` processes (each with `devices` CPU devices); returns their results."""
+    environment = dict(os.environ, **(env or {}))
+    if devices:
+        environment["MLFRONT_NUM_CPU_DEVICES"] = str(devices)
+    addresses = ",".join(f"127.0.0.1:{port}" for port in _free_ports(processes))
+    commands = [[sys.executable, WORKER, case, str(out), *extra] +
+                (["--processes", str(processes), "--process-id", str(i), "--address", addresses]
+                 if processes > 1 else []) for i in range(processes)]
+    running = [subprocess.Popen(c, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for c in commands]
+    started, results = time.monotonic(), []
+    for process in running:
+        try:
+            output, _ = process.communicate(timeout=max(1.0, timeout - (time.monotonic() - started)))
+        except subprocess.TimeoutExpired:
+            for p in running:
+                p.kill()
+            pytest.fail(f"{case}: a process of the distributed run did not finish within {timeout} s")
+        results.append((process.returncode, output))
+    return results, time.monotonic() - started
+
+
+def _assert_all_succeeded(results):
+    for index, (code, output) in enumerate(results):
+        assert code == 0, f"process {index} exited with {code}:\n{output[-3000:]}"
+
+
+def _assert_equal_to_one_device(out, replicas):
+    result = np.load(os.path.join(out, "result_0.npz"))
+    assert int(result["replicas"]) == replicas
+    compared = [k for k in result.files if k.startswith("dp_") and k != "dp_shard_shape"]
+    assert len([k for k in compared if "weight" in k]) >= 4
+    for key in compared:
+        np.testing.assert_allclose(result[key], result["one_" + key[3:]], atol=TOLERANCE, rtol=0, err_msg=key)
+
+
+@pytest.mark.parametrize("case", ["mlp", "adam", "bn"])
+def test_two_processes_train_as_one_device(tmp_path, case):
+    """20 steps over 2 processes on 127.0.0.1 give the weights, logs, evaluation and predictions of one device."""
+    results, _ = _launch(case, tmp_path, processes=2)
+    _assert_all_succeeded(results)
+    _assert_equal_to_one_device(tmp_path, replicas=2)
+    other = np.load(os.path.join(tmp_path, "result_1.npz"))
+    first = np.load(os.path.join(tmp_path, "result_0.npz"))
+    for key in (k for k in other.files if k.startswith("dp_")):
+        np.testing.assert_array_equal(other[key], first[key], err_msg=f"{key} differs between the processes")
+
+
+@pytest.mark.skipif(B.one_process_per_device, reason="this engine runs one process per device")
+@pytest.mark.parametrize("case", ["mlp", "adam", "bn"])
+def test_two_local_devices_train_as_one_device(tmp_path, case):
+    results, _ = _launch(case, tmp_path, processes=1, devices=2)
+    _assert_all_succeeded(results)
+    _assert_equal_to_one_device(tmp_path, replicas=2)
+
+
+def test_a_dead_process_stops_the_others_with_an_error(tmp_path):
+    """Process 1 exits after 3 steps: process 0 fails with a clear error well before the timeout, never hangs."""
+    results, seconds = _launch("die", tmp_path, processes=2, extra=["--no-reference"], timeout=240,
+                               env={"MLFRONT_DISTRIBUTION_TIMEOUT": "60"})
+    assert results[1][0] == 7
+    code, output = results[0]
+    assert code != 0, output[-2000:]
+    assert "DataParallel" in output or "process" in output.lower(), output[-2000:]
+    assert seconds < 200
+
+
+def test_a_restarted_job_resumes_from_backup_and_restore(tmp_path):
+    """A 2-process job stopped at the start of epoch 3 and started again ends as the uninterrupted job; only
+    process 0 writes the backup, the checkpoint and the CSV log."""
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    whole.mkdir(), resumed.mkdir()
+    _assert_all_succeeded(_launch("backup", whole, extra=["--no-reference"])[0])
+    stopped, _ = _launch("backup", resumed, extra=["--no-reference", "--interrupt-at", "2"])
+    assert [code for code, _ in stopped] == [3, 3]
+    assert os.path.isdir(resumed / "backup")
+    _assert_all_succeeded(_launch("backup", resumed, extra=["--no-reference"])[0])
+    expected, got = np.load(whole / "result_0.npz"), np.load(resumed / "result_0.npz")
+    assert len(expected["dp_loss"]) == 4 and len(got["dp_loss"]) == 2  # the restarted job ran epochs 3 and 4 only
+    np.testing.assert_allclose(got["dp_loss"], expected["dp_loss"][2:], atol=TOLERANCE, rtol=0)
+    for key in (k for k in expected.files if k.startswith("dp_weight")):
+        np.testing.assert_allclose(got[key], expected[key], atol=TOLERANCE, rtol=0, err_msg=key)
+    with open(whole / "log.csv") as f:
+        rows = f.read().strip().splitlines()
+    assert len(rows) == 1 + 4, rows  # a header and 4 epochs, written once
+    assert os.path.exists(whole / "best.weights.h5")
+
+
+@pytest.mark.skipif("ModelParallel" not in B.distributions, reason="no sharded weights on this engine")
+def test_sharded_weights_train_as_one_device(tmp_path):
+    """ModelParallel on a (1, 2) mesh: the hidden kernel lives in two halves, training equals one device."""
+    results, _ = _launch("model_parallel", tmp_path, processes=1, devices=2)
+    _assert_all_succeeded(results)
+    _assert_equal_to_one_device(tmp_path, replicas=1)
+    result = np.load(os.path.join(tmp_path, "result_0.npz"))
+    assert tuple(result["dp_shard_shape"]) == (8, 8) and tuple(result["one_shard_shape"]) == (8, 16)
+
+
+@pytest.mark.skipif("ModelParallel" in B.distributions, reason="this engine shards weights")
+def test_model_parallel_is_refused_clearly():
+    layout_map = distribution.LayoutMap(distribution.DeviceMesh((1,), ["batch"], distribution.list_devices()[:1]))
+    with pytest.raises(ValueError, match="ModelParallel is not supported on the .* backend"):
+        distribution.set_distribution(distribution.ModelParallel(layout_map=layout_map))
+    assert distribution.distribution() is None
+
+
+def test_the_distributed_example_learns_over_two_processes(tmp_path):
+    """examples/distributed_mnist.py launched as 2 processes (the job described by MLFRONT_DISTRIBUTION_*, as a
+    launcher would): it learns, and process 0 alone prints and writes the checkpoint and the log."""
+    pytest.importorskip("sklearn")
+    script = os.path.join(os.path.dirname(WORKER), os.pardir, "examples", "distributed_mnist.py")
+    addresses = ",".join(f"127.0.0.1:{port}" for port in _free_ports(2))
+    running = []
+    for index in range(2):
+        env = dict(os.environ, MLFRONT_EXAMPLES_QUICK="1", MLFRONT_DISTRIBUTION_JOB_ADDRESSES=addresses,
+                   MLFRONT_DISTRIBUTION_NUM_PROCESSES="2", MLFRONT_DISTRIBUTION_PROCESS_ID=str(index))
+        running.append(subprocess.Popen([sys.executable, script, "--out", str(tmp_path)], env=env, text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    outputs = [p.communicate(timeout=300) for p in running]
+    for process, (stdout, stderr) in zip(running, outputs):
+        assert process.returncode == 0, stderr[-3000:]
+    chief, other = outputs[0][0], outputs[1][0]
+    accuracy = float(chief.split("Test accuracy: ")[1].split()[0])
+    assert accuracy > 0.5, chief
+    assert "2 replicas over 2 process(es)" in chief
+    assert "Epoch" not in other and "accuracy" not in other, other  # (the engine's own messages may be there)
+    assert os.path.exists(tmp_path / "digits.keras") and len((tmp_path / "log.csv").read_text().splitlines()) == 3
