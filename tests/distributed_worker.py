@@ -10,6 +10,12 @@ Cases:
     die: the MLP, but process 1 exits after 3 steps (the others must stop with an error, not hang).
     model_parallel: the MLP under ModelParallel on a (1, 2) mesh, the hidden layer's kernel and bias split
         over the "model" axis (Adam's slots with them).
+    model_parallel_batch: the same layout map on a (2, 1) mesh: the batch split in two, the weights whole.
+    model_parallel_blocks: tokens through Embedding, MultiHeadAttention, LayerNormalization, Conv1D, Dropout and
+        the MLP, on the (1, 2) mesh, the embeddings, the query, convolution and hidden kernels split; SGD (Adam would
+        magnify the rounding noise in the attention key bias's gradient, which is zero in exact arithmetic).
+    loader: the MLP fed by torch DataLoaders (650 samples: a last batch of 10), each process reading only its
+        rows of every batch (a DistributedSampler); the samples each process read are counted.
     backup: the MLP with BackupAndRestore and ModelCheckpoint in OUT; with --interrupt-at E it stops in epoch E.
 """
 
@@ -22,7 +28,7 @@ import numpy as np
 import mlfront
 from mlfront import distribution, layers
 
-STEPS, BATCH, FEATURES, CLASSES = 20, 32, 8, 3
+STEPS, BATCH, FEATURES, CLASSES, VOCABULARY = 20, 32, 8, 3, 50
 
 
 def data(samples):
@@ -32,23 +38,55 @@ def data(samples):
     return x, y
 
 
+def tokens(x):
+    return (np.abs(x) * 10).astype("int32") % VOCABULARY
+
+
 def build(case):
-    inputs = mlfront.Input((FEATURES,))
-    hidden = layers.Dense(16, activation="relu", name="hidden")(inputs)
+    mlfront.utils.set_random_seed(7)  # the same dropout masks in every run
+    if case == "model_parallel_blocks":
+        inputs = mlfront.Input((FEATURES,), dtype="int32")
+        embedded = layers.Embedding(VOCABULARY, 16, name="emb")(inputs)
+        attended = layers.MultiHeadAttention(2, 8, name="mha")(embedded, embedded)
+        hidden = layers.LayerNormalization(name="ln")(embedded + attended)
+        hidden = layers.Conv1D(16, 3, padding="same", activation="gelu", name="conv")(hidden)
+        hidden = layers.GlobalAveragePooling1D()(layers.Dropout(0.2)(hidden))
+    else:
+        inputs = hidden = mlfront.Input((FEATURES,))
+    hidden = layers.Dense(16, activation="relu", name="hidden")(hidden)
     if case == "bn":
         hidden = layers.BatchNormalization(synchronized=True)(hidden)
     model = mlfront.Model(inputs, layers.Dense(CLASSES, name="logits")(hidden))
     rng = np.random.default_rng(1)  # the same initial weights for every run
     model.set_weights([w if w.ndim == 1 and np.all(w == 1) else rng.normal(scale=0.5, size=w.shape).astype("float32")
                        for w in model.get_weights()])
-    optimizer = mlfront.optimizers.Adam(0.01) if case in ("adam", "model_parallel") else mlfront.optimizers.SGD(0.1, momentum=0.9)
+    if case.startswith(("adam", "model_parallel")) and case != "model_parallel_blocks":
+        optimizer = mlfront.optimizers.Adam(0.01)
+    else:
+        optimizer = mlfront.optimizers.SGD(0.1, momentum=0.9)
     model.compile(optimizer, mlfront.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     return model
 
 
+def loader(x, y, reads):
+    """A torch DataLoader of (x, y) in batches of BATCH that counts the samples read in `reads`."""
+    import torch.utils.data
+
+    class Counted(torch.utils.data.Dataset):
+        def __len__(self):
+            return len(x)
+
+        def __getitem__(self, index):
+            reads[0] += 1
+            return x[index], y[index]
+    return torch.utils.data.DataLoader(Counted(), batch_size=BATCH)
+
+
 def train(case, out, interrupt_at=None):
-    samples = STEPS * BATCH + (9 if case == "adam" else 0)
+    samples = STEPS * BATCH + {"adam": 9, "loader": 10}.get(case, 0)
     x, y = data(samples)
+    if case == "model_parallel_blocks":
+        x = tokens(x)
     model = build(case)
     callbacks = []
     if case == "backup":
@@ -62,25 +100,37 @@ def train(case, out, interrupt_at=None):
         callbacks.append(mlfront.callbacks.LambdaCallback(
             on_train_batch_end=lambda batch, logs: os._exit(7) if batch == 2 else None))
     epochs = 4 if case == "backup" else 1
-    history = model.fit(x, y, batch_size=BATCH, epochs=epochs, shuffle=case == "backup", verbose=0,
-                        callbacks=callbacks)
-    evaluated = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)
+    reads = [0]
+    if case == "loader":
+        history = model.fit(loader(x, y, reads), epochs=epochs, verbose=0)
+        evaluated = model.evaluate(loader(x, y, reads), verbose=0, return_dict=True)
+    else:
+        history = model.fit(x, y, batch_size=BATCH, epochs=epochs, shuffle=case == "backup", verbose=0,
+                            callbacks=callbacks)
+        evaluated = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)
     predicted = model.predict(x[:45], batch_size=16, verbose=0)
     kernel = model.get_layer("hidden").kernel.value
-    shards = getattr(kernel, "addressable_shards", None)  # jax: the pieces each device holds
-    return {"shard_shape": np.asarray(shards[0].data.shape if shards else kernel.shape),
+    if hasattr(kernel, "addressable_shards"):  # jax: the pieces this process's devices hold
+        shard_shape = kernel.addressable_shards[0].data.shape
+    else:  # a torch DTensor: this process's piece
+        shard_shape = kernel.to_local().shape if hasattr(kernel, "to_local") else kernel.shape
+    return {"shard_shape": np.asarray(shard_shape), "reads": np.asarray(reads[0]),
             "weights": model.get_weights(), "loss": np.asarray(history.history["loss"]),
             "accuracy": np.asarray(history.history["accuracy"]), "eval_loss": evaluated["loss"],
             "eval_accuracy": evaluated["accuracy"], "predicted": predicted}
 
 
 def _distribution(case):
-    if case != "model_parallel":
+    if not case.startswith("model_parallel"):
         return distribution.DataParallel()
-    mesh = distribution.DeviceMesh((1, 2), ["batch", "model"])
+    mesh = distribution.DeviceMesh((2, 1) if case == "model_parallel_batch" else (1, 2), ["batch", "model"])
     layout_map = distribution.LayoutMap(mesh)
     layout_map["hidden/kernel"] = (None, "model")
     layout_map["hidden/bias"] = ("model",)
+    if case == "model_parallel_blocks":
+        layout_map["emb/embeddings"] = (None, "model")
+        layout_map["mha/query/kernel"] = (None, "model", None)
+        layout_map["conv/kernel"] = (None, None, "model")
     return distribution.ModelParallel(layout_map=layout_map, batch_dim_name="batch")
 
 

@@ -57,6 +57,22 @@ def test_layout_map_matches_paths_by_regex():
         distribution.ModelParallel(layout_map=layout_map, batch_dim_name="rows")
 
 
+def test_model_parallel_checks_layouts_against_the_variables():
+    mesh = distribution.DeviceMesh((1, 2), ["batch", "model"], devices=["cpu:0", "cpu:1"])
+    layout_map = distribution.LayoutMap(mesh)
+    layout_map["bias"] = ("model",)
+    layout_map["kernel"] = ("model", "model")
+    layout_map["scale"] = (None, "model")
+    parallel = distribution.ModelParallel(layout_map=layout_map, batch_dim_name="batch")
+    assert parallel.get_variable_layout(mlfront.Variable(np.zeros(4), name="bias")).axes == ("model",)
+    with pytest.raises(ValueError, match="'bias'.*shape \\(3,\\).*not a multiple"):
+        parallel.get_variable_layout(mlfront.Variable(np.zeros(3), name="bias"))
+    with pytest.raises(ValueError, match="same mesh axis"):
+        parallel.get_variable_layout(mlfront.Variable(np.zeros((4, 4)), name="kernel"))
+    with pytest.raises(ValueError, match="has 2 axes"):
+        parallel.get_variable_layout(mlfront.Variable(np.zeros(4), name="scale"))
+
+
 def test_set_distribution_checks_its_argument():
     with pytest.raises(ValueError, match="DataParallel"):
         distribution.set_distribution("data_parallel")
@@ -150,7 +166,7 @@ def _assert_all_succeeded(results):
 def _assert_equal_to_one_device(out, replicas):
     result = np.load(os.path.join(out, "result_0.npz"))
     assert int(result["replicas"]) == replicas
-    compared = [k for k in result.files if k.startswith("dp_") and k != "dp_shard_shape"]
+    compared = [k for k in result.files if k.startswith("dp_") and k not in ("dp_shard_shape", "dp_reads")]
     assert len([k for k in compared if "weight" in k]) >= 4
     for key in compared:
         np.testing.assert_allclose(result[key], result["one_" + key[3:]], atol=TOLERANCE, rtol=0, err_msg=key)
@@ -166,6 +182,19 @@ def test_two_processes_train_as_one_device(tmp_path, case):
     first = np.load(os.path.join(tmp_path, "result_0.npz"))
     for key in (k for k in other.files if k.startswith("dp_")):
         np.testing.assert_array_equal(other[key], first[key], err_msg=f"{key} differs between the processes")
+
+
+@pytest.mark.skipif(not B.one_process_per_device, reason="a torch DataLoader is split on the torch backend")
+def test_each_process_reads_only_its_rows_of_a_data_loader(tmp_path):
+    """fit / evaluate on a DataLoader over 2 processes: a DistributedSampler gives each process half of every
+    batch (half the samples), and training equals one device reading the whole loader."""
+    pytest.importorskip("torch")
+    results, _ = _launch("loader", tmp_path, processes=2)
+    _assert_all_succeeded(results)
+    _assert_equal_to_one_device(tmp_path, replicas=2)
+    first, other = (np.load(os.path.join(tmp_path, f"result_{i}.npz")) for i in (0, 1))
+    assert int(first["one_reads"]) == 2 * 650
+    assert int(first["dp_reads"]) == int(other["dp_reads"]) == 650
 
 
 @pytest.mark.skipif(B.one_process_per_device, reason="this engine runs one process per device")
@@ -209,13 +238,20 @@ def test_a_restarted_job_resumes_from_backup_and_restore(tmp_path):
 
 
 @pytest.mark.skipif("ModelParallel" not in B.distributions, reason="no sharded weights on this engine")
-def test_sharded_weights_train_as_one_device(tmp_path):
-    """ModelParallel on a (1, 2) mesh: the hidden kernel lives in two halves, training equals one device."""
-    results, _ = _launch("model_parallel", tmp_path, processes=1, devices=2)
+@pytest.mark.parametrize("case, replicas, shard, whole", [("model_parallel", 1, (8, 8), (8, 16)),
+                                                           ("model_parallel_batch", 2, (8, 16), (8, 16)),
+                                                           ("model_parallel_blocks", 1, (16, 8), (16, 16))])
+def test_sharded_weights_train_as_one_device(tmp_path, case, replicas, shard, whole):
+    """ModelParallel on a (1, 2) mesh: the hidden kernel lives in two halves; on a (2, 1) mesh the batch does.
+    Either way training equals one device, also for attention, normalization, convolution and dropout."""
+    if B.one_process_per_device:
+        results, _ = _launch(case, tmp_path, processes=2)
+    else:
+        results, _ = _launch(case, tmp_path, processes=1, devices=2)
     _assert_all_succeeded(results)
-    _assert_equal_to_one_device(tmp_path, replicas=1)
+    _assert_equal_to_one_device(tmp_path, replicas=replicas)
     result = np.load(os.path.join(tmp_path, "result_0.npz"))
-    assert tuple(result["dp_shard_shape"]) == (8, 8) and tuple(result["one_shard_shape"]) == (8, 16)
+    assert tuple(result["dp_shard_shape"]) == shard and tuple(result["one_shard_shape"]) == whole
 
 
 @pytest.mark.skipif("ModelParallel" in B.distributions, reason="this engine shards weights")

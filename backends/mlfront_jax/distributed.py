@@ -72,11 +72,6 @@ class JaxRuntime(Runtime):
         layout = self.distribution.get_variable_layout(variable)
         if layout is None:
             return self.replicated
-        for size, axis in zip(variable.shape, layout.axes):
-            if axis is not None and size % self.mesh.shape[axis]:
-                raise ValueError(f"ModelParallel: {variable.path!r} (shape {variable.shape}) cannot be split "
-                                 f"over mesh axis {axis!r} of size {self.mesh.shape[axis]}: {size} is not a "
-                                 f"multiple of it.")
         return NamedSharding(self.mesh, PartitionSpec(*layout.axes))
 
     def compile(self, step, jit, state, kind):

@@ -66,7 +66,11 @@ class TorchBackend(Backend):
         return host.pin_memory().to(self.device, non_blocking=True)
 
     def to_numpy(self, x):
-        return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+        if not isinstance(x, torch.Tensor):
+            return np.asarray(x)
+        if type(x) is not torch.Tensor and hasattr(x, "full_tensor"):  # a DTensor (ModelParallel): all of it
+            x = x.full_tensor()
+        return x.detach().cpu().numpy()
 
     def is_array(self, x):
         return isinstance(x, torch.Tensor)
@@ -280,21 +284,26 @@ class TorchBackend(Backend):
         n = x.dim() - 2
         dilation_rate = tuple(dilation_rate or (1,) * n)
         pads = explicit_padding(padding, x.shape[1:-1], kernel.shape[:n], strides, dilation_rate)
+        if self.sharded_tensors:
+            x, kernel = _unsplit(x), _unsplit(kernel)
         x = _channels_first(x)
         if any(lo != hi for lo, hi in pads):
             x, pads = F.pad(x, _torch_pads(pads)), [(0, 0)] * n
         weight = kernel.permute(n + 1, n, *range(n))
         y = _CONV[n](x, weight, None, tuple(strides), tuple(lo for lo, _ in pads), dilation_rate, groups)
-        return _channels_last(y)
+        return _PlainGradient.apply(_channels_last(y)) if self.sharded_tensors else _channels_last(y)
 
     def conv_transpose(self, x, kernel, strides, padding="valid", output_padding=None, dilation_rate=None):
         n = x.dim() - 2
         dilation_rate = tuple(dilation_rate or (1,) * n)
+        if self.sharded_tensors:
+            x, kernel = _unsplit(x), _unsplit(kernel)
         weight = kernel.permute(n + 1, n, *range(n))
         y = _CONV_TRANSPOSE[n](_channels_first(x), weight, None, tuple(strides), 0, 0, 1, dilation_rate)
         trim = conv_transpose_padding(x.shape[1:-1], kernel.shape[:n], strides, padding, output_padding,
                                       dilation_rate)
-        return _channels_last(F.pad(y, _torch_pads(trim)) if any(lo or hi for lo, hi in trim) else y)
+        y = _channels_last(F.pad(y, _torch_pads(trim)) if any(lo or hi for lo, hi in trim) else y)
+        return _PlainGradient.apply(y) if self.sharded_tensors else y
 
     def max_pool(self, x, pool_size, strides, padding="valid"):
         n = x.dim() - 2
@@ -380,13 +389,18 @@ class TorchBackend(Backend):
 
     # distribution: torch.distributed, one process per device
     one_process_per_device = True
-    distributions = ("DataParallel",)
+    sharded_tensors = False  # True once ModelParallel has made DTensors in this process
+    distributions = ("DataParallel", "ModelParallel")
     list_devices = staticmethod(_distributed.list_devices)
     initialize_distributed = staticmethod(_distributed.initialize)
     process_index = staticmethod(_distributed.process_index)
     process_count = staticmethod(_distributed.process_count)
 
     def distributed_runtime(self, distribution):
+        from mlfront.distribution import ModelParallel
+        if isinstance(distribution, ModelParallel):
+            from mlfront_torch.sharded import ShardedRuntime
+            return ShardedRuntime(distribution, self)
         return _distributed.TorchRuntime(distribution, self)
 
     def batch_norm_training(self, x, axis, gamma, beta, epsilon):
@@ -510,6 +524,23 @@ _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 _MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 _AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+
+
+# Under ModelParallel a convolution runs on plain tensors: DTensor's convolution rules (torch 2.13) mis-shape the
+# output of a kernel split over its channels and fail on partial inputs or gradients. Its operands are gathered
+# whole (their gradients flow back split), and the gradient reaching its output is made whole as well.
+def _unsplit(x):
+    return x.full_tensor() if type(x) is not torch.Tensor and hasattr(x, "full_tensor") else x
+
+
+class _PlainGradient(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _unsplit(grad)
 
 
 def _channels_first(x):

@@ -1,10 +1,12 @@
-"""mlfront.distribution on PyTorch: torch.distributed, one process (one replica) per device, as torchrun starts.
+"""mlfront.distribution on PyTorch: torch.distributed, one process per device, as torchrun starts.
 
-Each process runs the eager step on its share of every global batch; the gradients are summed over the
+DataParallel (`TorchRuntime`): each process runs the eager step on its share of every global batch; the gradients are summed over the
 processes as DDP does it (flattened into buckets of about 25 MB, one all-reduce per bucket, all in flight
 together), and the replicas' state is combined by the core (`mlfront.distribution.replicas`). gloo serves CPU
 tensors, nccl CUDA ones. A process that dies makes the others' next collective fail; one that hangs makes it
 fail after `MLFRONT_DISTRIBUTION_TIMEOUT` seconds (default 300).
+
+ModelParallel: `mlfront_torch.sharded` (DTensor, imported only when used: it takes most of a second).
 """
 
 import atexit
@@ -72,10 +74,6 @@ class TorchRuntime(Runtime):
     per_replica = True
 
     def __init__(self, distribution, backend):
-        from mlfront.distribution import ModelParallel
-        if isinstance(distribution, ModelParallel):
-            raise ValueError("ModelParallel is not supported on the torch backend yet (sharded weights need "
-                             "torch.distributed's FSDP2 / DTensor, which mlfront does not drive); use DataParallel.")
         self.num_replicas = self.process_count = process_count()
         self.process_index = process_index()
         if distribution.num_replicas != self.num_replicas:
@@ -84,6 +82,32 @@ class TorchRuntime(Runtime):
                              f"(launch one process per device, e.g. `torchrun --nproc-per-node "
                              f"{distribution.num_replicas} script.py`, and call mlfront.distribution.initialize()).")
         self.backend = backend
+
+    def local_loader(self, loader, seed, epoch):
+        from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
+        shards, index = self.input_shards()
+        if (shards == 1 or not isinstance(loader, DataLoader) or loader.batch_size is None
+                or loader.batch_size % shards or type(loader.sampler) not in (RandomSampler, SequentialSampler)):
+            return None  # (an iterable dataset, a batch sampler of its own, a batch the shards cannot split)
+        # Shard r reads samples r, r + shards, ...: its k-th batch of batch_size / shards samples and the other
+        # shards' make up the k-th global batch. Padding (DistributedSampler's) evens out an uneven sample count.
+        sampler = DistributedSampler(loader.dataset, shards, index, shuffle=type(loader.sampler) is RandomSampler,
+                                     seed=seed)
+        sampler.set_epoch(epoch)
+        workers = {"prefetch_factor": loader.prefetch_factor,
+                   "persistent_workers": loader.persistent_workers} if loader.num_workers else {}
+        return DataLoader(loader.dataset, batch_size=loader.batch_size // shards, sampler=sampler,
+                          num_workers=loader.num_workers, collate_fn=loader.collate_fn, pin_memory=loader.pin_memory,
+                          drop_last=loader.drop_last, timeout=loader.timeout, worker_init_fn=loader.worker_init_fn,
+                          multiprocessing_context=loader.multiprocessing_context, generator=loader.generator,
+                          **workers)
+
+    def input_shards(self):
+        """(how many different shares of each global batch the processes read, this process's share)."""
+        return self.num_replicas, self.process_index
+
+    def local_batch(self, array):
+        return self.backend.prepare_batch(array)
 
     def _share(self, samples):
         """(start, stop) of this process's rows of a batch of `samples`: np.array_split's shares, in rank order."""
@@ -100,12 +124,14 @@ class TorchRuntime(Runtime):
             array = array[start:stop]
         return self.backend.prepare_batch(array)
 
-    def compile(self, step, jit, state, kind):
+    def _eager(self, step, jit):
         if jit in (True, "torch.compile"):
-            warnings.warn("DataParallel on torch runs the eager step: the collectives of torch.distributed are not "
-                          "captured by mlfront's torch.compile path.", stacklevel=4)
-            jit = "auto"
-        compiled = self.backend.compile(step, jit)
+            warnings.warn("Distributed training on torch runs the eager step: the collectives of torch.distributed "
+                          "are not captured by mlfront's torch.compile path.", stacklevel=5)
+        return self.backend.compile(step, "auto")
+
+    def compile(self, step, jit, state, kind):
+        compiled = self._eager(step, jit)
         if kind != "predict" or self.num_replicas == 1:
             return compiled
 
@@ -114,10 +140,10 @@ class TorchRuntime(Runtime):
             return [map_structure(self._gather_rows, o) for o in outputs], key
         return run
 
-    def _call(self, what, fn):
+    def _call(self, what, fn, errors=(RuntimeError, dist.DistBackendError)):
         try:
             return fn()
-        except (RuntimeError, dist.DistBackendError) as err:
+        except errors as err:
             raise RuntimeError(f"DataParallel: process {self.process_index} of {self.num_replicas} could not "
                                f"{what}: another process stopped or did not answer within "
                                f"{timeout_seconds():g} s ({err}).") from err

@@ -286,6 +286,17 @@ class ModelParallel(Distribution):
         if layout is not None and len(layout.axes) != len(variable.shape):
             raise ValueError(f"ModelParallel: the layout {layout.axes} for {variable.path!r} has {len(layout.axes)} "
                              f"axes; the variable has shape {variable.shape}.")
+        if layout is not None:
+            named = [a for a in layout.axes if a is not None]
+            if len(set(named)) != len(named):
+                raise ValueError(f"ModelParallel: the layout {layout.axes} for {variable.path!r} splits two axes "
+                                 f"over the same mesh axis.")
+            sizes = dict(zip(self.device_mesh.axis_names, self.device_mesh.shape))
+            for size, axis in zip(variable.shape, layout.axes):
+                if axis is not None and size % sizes[axis]:
+                    raise ValueError(f"ModelParallel: {variable.path!r} (shape {variable.shape}) cannot be split "
+                                     f"over mesh axis {axis!r} of size {sizes[axis]}: {size} is not a multiple "
+                                     f"of it.")
         return layout
 
     def __repr__(self):

@@ -42,6 +42,17 @@ class Runtime:
         global array); the data adapters call it instead of `Backend.prepare_batch`."""
         raise NotImplementedError
 
+    def local_loader(self, loader, seed, epoch):
+        """A data loader of another library remade to read only this process's rows of each global batch (a
+        torch DataLoader over a DistributedSampler, shuffled from `seed` and `epoch`), or None: the loader is
+        read whole by every process and `shard_batch` keeps each process's rows."""
+        return None
+
+    def local_batch(self, array):
+        """A NumPy batch array of this process's rows only (from `local_loader`) as the distributed step takes
+        it."""
+        raise NotImplementedError
+
     def compile(self, step, jit, state, kind):
         """`step(values, batches, key) -> (outputs, key)` compiled to run distributed; `state` are the Variables
         `values` belong to (for their layouts). For `kind="predict"` the outputs are the global batch's, in order."""

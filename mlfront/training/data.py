@@ -52,6 +52,7 @@ class DataAdapter:
     """Base class: `batches()` iterates one epoch of `(x, y, sample_weight)` backend-array batches."""
 
     steps = None
+    keep_order = False  # predict: under a distribution, no reordering of samples between processes
     preprocess = None  # None, or fn(x of a NumPy batch) -> NumPy x, applied before the conversion
     # how boolean / integer x and y are cast on each NumPy batch (specs of `mlfront.training.input_dtypes`)
     x_dtypes = y_dtypes = None
@@ -243,6 +244,8 @@ class _BatchSource(DataAdapter):
     """Batches produced one at a time by Python code (generators, PyDataset, tf.data, DataLoader), converted to
     backend arrays and loaded one or more batches ahead on a background thread so the step never waits on them."""
 
+    local_rows = False  # the batches hold this process's rows only (a loader split by the distribution)
+
     def __init__(self, steps, class_weight=None, workers=1, queue_size=2):
         self.steps = steps
         self.class_weight = class_weight
@@ -263,7 +266,7 @@ class _BatchSource(DataAdapter):
         x = cast_structure(x, self.x_dtypes) if self.preprocess is None else self.preprocess(x)
         y = cast_structure(y, self.y_dtypes)
         sample_weight = class_weight_to_sample_weight(y, sample_weight, self.class_weight)
-        prepare = _batch_converter()
+        prepare = _batch_converter(local=self.local_rows)
         return tuple(map_structure(prepare, s) for s in (x, y, sample_weight))
 
     def batches(self, skip=0):
@@ -372,7 +375,14 @@ class IterableDataAdapter(_BatchSource):
         self.dataset = dataset
 
     def raw_batches(self, skip=0):
-        source = self.dataset.as_numpy_iterator() if hasattr(self.dataset, "as_numpy_iterator") else iter(self.dataset)
+        source = self.dataset.as_numpy_iterator() if hasattr(self.dataset, "as_numpy_iterator") else None
+        if source is None:
+            from mlfront import distribution
+            runtime = distribution.active_runtime()
+            local = None if runtime is None or self.keep_order else \
+                runtime.local_loader(self.dataset, self.shuffle_seed or 0, self.epoch)
+            self.local_rows = local is not None
+            source = iter(self.dataset if local is None else local)
         for count, batch in enumerate(source):
             if self.steps is not None and count >= self.steps:
                 return
@@ -382,12 +392,15 @@ class IterableDataAdapter(_BatchSource):
             yield _engine_tensors_to_numpy(tuple(batch) if isinstance(batch, list) else batch)
 
 
-def _batch_converter():
+def _batch_converter(local=False):
     """What turns a NumPy batch array into the step's input: the engine's `prepare_batch`, or under a
-    distribution its runtime's `shard_batch` (this process's share, or an array sharded over the devices)."""
+    distribution its runtime's `shard_batch` (this process's share, or an array sharded over the devices), or
+    for a batch of this process's rows only (`local`) its `local_batch`."""
     from mlfront import distribution
     runtime = distribution.active_runtime()
-    return _backend.get().prepare_batch if runtime is None else runtime.shard_batch
+    if runtime is None:
+        return _backend.get().prepare_batch
+    return runtime.local_batch if local else runtime.shard_batch
 
 
 def _engine_tensors_to_numpy(batch):

@@ -562,6 +562,7 @@ class Trainer:
                                    preprocess=self._host_hook(), x_dtypes=input_dtypes.input_spec(self),
                                    max_queue_size=max_queue_size, workers=workers,
                                    use_multiprocessing=use_multiprocessing)
+        predict_data.keep_order = True
         self._check_inputs(x, predict_data, "predict")
         callback_list = CallbackList(list(callbacks or []), self, {"steps": predict_data.steps})
         callback_list.on_predict_begin()
