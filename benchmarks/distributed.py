@@ -8,11 +8,12 @@ For the MLP and the CNN of workloads.py (global batch 128 each), per engine, thr
   (gloo on CPU, nccl with one GPU per process on CUDA); jax and tensorflow run one process driving the replicas
   (`MLFRONT_NUM_CPU_DEVICES=2` on CPU; their GPUs where they see some);
 - "hand-written DP": torch `DistributedDataParallel` over the nn.Sequential of raw_torch.py with
-  `torch.optim.Adam`, one process per replica, each on its half of every global batch (rows picked from one
-  permutation shared by the processes); jax: one `jax.jit` step (optax adam, donated params and optimizer
-  state) with the global batch put as `NamedSharding(Mesh(devices, ("batch",)), P("batch"))` and the params
-  replicated, so XLA adds the gradient all-reduce; tensorflow: `tf.distribute.MirroredStrategy` over the
-  replica devices (logical CPU devices on CPU), tf.Variables from raw_tensorflow.py created in its scope, a
+  `torch.optim.Adam` (images in channels_last memory, `--torch-memory-format`), one process per replica, each
+  on its half of every global batch (rows picked from one permutation shared by the processes); jax: one
+  `jax.jit` step (optax adam, donated params and optimizer state) with the global batch put as
+  `NamedSharding(Mesh(devices, ("batch",)), P("batch"))` and the params replicated, so XLA adds the gradient
+  all-reduce; tensorflow: `tf.distribute.MirroredStrategy` over the replica devices (logical CPU devices on
+  CPU), tf.Variables from raw_tensorflow.py created in its scope, a
   `tf.function` step that calls `strategy.run` for the per-replica gradients (loss from
   `tf.nn.compute_average_loss` over the global batch), sums them with `extended.batch_reduce_to` and applies
   Adam written with tf ops on every mirror through `extended.update`; batches from
@@ -152,12 +153,14 @@ def torch_worker(args):
                              f"{args.processes} processes")
         x, y = make_data(args.workload, n)
         X = torch.from_numpy(x)
-        if X.ndim == 4:  # NHWC images to torch's NCHW, once
-            X = X.permute(0, 3, 1, 2).contiguous()
+        module = raw_torch.build(args.workload).to(device)
+        if X.ndim == 4:  # NHWC images to torch's NCHW, once; in channels_last memory where asked (faster on CPU)
+            layout = torch.channels_last if args.torch_memory_format == "channels_last" else torch.contiguous_format
+            X = X.permute(0, 3, 1, 2).contiguous(memory_format=layout)
+            module = module.to(memory_format=layout)
         X, Y = X.to(device), torch.from_numpy(y).long().to(device)
         torch.manual_seed(0)  # DDP broadcasts rank 0's initial weights anyway
-        model = DistributedDataParallel(raw_torch.build(args.workload).to(device),
-                                        device_ids=[device.index] if cuda else None)
+        model = DistributedDataParallel(module, device_ids=[device.index] if cuda else None)
         optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
         first = args.process_id * share
         seconds = []
@@ -326,7 +329,8 @@ def measure(python, engine, workload, impl, args):
     for rank in range(processes):
         command = [python, os.path.abspath(__file__), "--worker", impl, "--engine", engine, "--workloads", workload,
                    "--steps", str(steps), "--windows", str(windows), "--replicas", str(args.replicas),
-                   "--processes", str(processes), "--process-id", str(rank), "--address", address]
+                   "--processes", str(processes), "--process-id", str(rank), "--address", address,
+                   "--torch-memory-format", args.torch_memory_format]
         out = open(os.path.join(logs, f"out_{rank}.txt"), "w+")  # files, not pipes: no process blocks on a pipe
         err = open(os.path.join(logs, f"err_{rank}.txt"), "w+")
         running.append((subprocess.Popen(command, stdout=out, stderr=err, env=env, text=True), out, err))
@@ -414,6 +418,8 @@ def main(argv=None):
                         help="intra-op threads per replica (default: the cores divided by the replicas)")
     parser.add_argument("--json", metavar="FILE", help="also write every run and the medians to this JSON file")
     parser.add_argument("--worker-timeout", type=float, default=300.0, help="seconds before a measurement fails")
+    parser.add_argument("--torch-memory-format", choices=("channels_last", "contiguous"), default="channels_last",
+                        help="the hand-written DDP loop's image layout (channels_last: the faster one on CPU)")
     for engine in ENGINES:
         parser.add_argument(f"--python-{engine}", default=sys.executable, metavar="PYTHON",
                             help=f"interpreter with {engine} installed (default: this one)")

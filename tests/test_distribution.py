@@ -166,7 +166,7 @@ def _assert_all_succeeded(results):
 def _assert_equal_to_one_device(out, replicas):
     result = np.load(os.path.join(out, "result_0.npz"))
     assert int(result["replicas"]) == replicas
-    compared = [k for k in result.files if k.startswith("dp_") and k not in ("dp_shard_shape", "dp_reads")]
+    compared = [k for k in result.files if k.startswith("dp_") and k not in ("dp_shard_shape", "dp_reads", "dp_fit_collectives")]
     assert len([k for k in compared if "weight" in k]) >= 4
     for key in compared:
         np.testing.assert_allclose(result[key], result["one_" + key[3:]], atol=TOLERANCE, rtol=0, err_msg=key)
@@ -182,6 +182,8 @@ def test_two_processes_train_as_one_device(tmp_path, case):
     first = np.load(os.path.join(tmp_path, "result_0.npz"))
     for key in (k for k in other.files if k.startswith("dp_")):
         np.testing.assert_array_equal(other[key], first[key], err_msg=f"{key} differs between the processes")
+    if B.one_process_per_device and case != "bn":  # the loss and metric sums ride with the gradients, as in DDP
+        assert int(first["dp_fit_collectives"]) == int(first["dp_steps"]), "one collective per training step"
 
 
 @pytest.mark.skipif(not B.one_process_per_device, reason="a torch DataLoader is split on the torch backend")
@@ -198,7 +200,7 @@ def test_each_process_reads_only_its_rows_of_a_data_loader(tmp_path):
 
 
 @pytest.mark.skipif(B.one_process_per_device, reason="this engine runs one process per device")
-@pytest.mark.parametrize("case", ["mlp", "adam", "bn"])
+@pytest.mark.parametrize("case", ["adam", "bn"])  # (adam is the mlp case with Adam and an uneven last batch)
 def test_two_local_devices_train_as_one_device(tmp_path, case):
     results, _ = _launch(case, tmp_path, processes=1, devices=2)
     _assert_all_succeeded(results)
@@ -208,12 +210,12 @@ def test_two_local_devices_train_as_one_device(tmp_path, case):
 def test_a_dead_process_stops_the_others_with_an_error(tmp_path):
     """Process 1 exits after 3 steps: process 0 fails with a clear error well before the timeout, never hangs."""
     results, seconds = _launch("die", tmp_path, processes=2, extra=["--no-reference"], timeout=240,
-                               env={"MLFRONT_DISTRIBUTION_TIMEOUT": "60"})
+                               env={"MLFRONT_DISTRIBUTION_TIMEOUT": "30"})
     assert results[1][0] == 7
     code, output = results[0]
     assert code != 0, output[-2000:]
     assert "DataParallel" in output or "process" in output.lower(), output[-2000:]
-    assert seconds < 200
+    assert seconds < 150
 
 
 def test_a_restarted_job_resumes_from_backup_and_restore(tmp_path):

@@ -12,6 +12,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from mlfront.distribution import timeout_seconds
 from mlfront.distribution.replicas import Runtime
 
 
@@ -34,8 +35,9 @@ def list_devices(device_type=None):
 
 def initialize(job_addresses, num_processes, process_id):
     jax.config.update("jax_cpu_collectives_implementation", "gloo")  # collectives of CPU devices across processes
+    # a process that stops sending heartbeats for the timeout counts as dead: the others' collectives then fail
     jax.distributed.initialize(coordinator_address=job_addresses[0], num_processes=num_processes,
-                               process_id=process_id)
+                               process_id=process_id, heartbeat_timeout_seconds=max(1, round(timeout_seconds())))
 
 
 class JaxRuntime(Runtime):
@@ -81,11 +83,18 @@ class JaxRuntime(Runtime):
         else:
             compiled = jax.jit(step, out_shardings=(shardings, self.replicated)) if jit else step
 
+        laid_out = []  # the arrays the last call returned, already in their shardings
+
         def run(values, batches, key):
-            values = jax.device_put(list(values), shardings)  # no copy once they are laid out
-            outputs, key = compiled(values, batches, jax.device_put(key, self.replicated))
+            if len(values) != len(laid_out) or any(v is not w for v, w in zip(values, laid_out)):
+                values = jax.device_put(list(values), shardings)  # (set_weights, a first call)
+            if getattr(key, "sharding", None) != self.replicated:
+                key = jax.device_put(key, self.replicated)
+            outputs, key = compiled(values, batches, key)
             if kind == "predict" and self.process_count > 1:  # each process reads the whole predictions
                 outputs = multihost_utils.process_allgather(outputs, tiled=True)
+            if kind != "predict":
+                laid_out[:] = outputs
             return outputs, key
         return run
 

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+from mlfront.distribution import timeout_seconds
 from mlfront.distribution.replicas import Runtime
 from mlfront.training.data import map_structure
 
@@ -34,17 +35,6 @@ def configure_cpu_devices():
         except RuntimeError as err:  # TensorFlow ran an op before the backend was made
             raise RuntimeError(f"MLFRONT_NUM_CPU_DEVICES={count}: TensorFlow's devices are already initialized; "
                                f"select the tensorflow backend before running TensorFlow ops ({err}).") from None
-
-
-def timeout_seconds():
-    value = os.environ.get("MLFRONT_DISTRIBUTION_TIMEOUT", "300")
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise ValueError(f"MLFRONT_DISTRIBUTION_TIMEOUT must be a positive number of seconds, got {value!r}.")
-    return seconds
 
 
 def initialize(job_addresses, num_processes, process_id):

@@ -18,21 +18,11 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from mlfront.distribution import timeout_seconds
 from mlfront.distribution.replicas import Runtime
 from mlfront.training.data import map_structure
 
 BUCKET_BYTES = 25 * 2**20  # DDP's default bucket size
-
-
-def timeout_seconds():
-    value = os.environ.get("MLFRONT_DISTRIBUTION_TIMEOUT", "300")
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise ValueError(f"MLFRONT_DISTRIBUTION_TIMEOUT must be a positive number of seconds, got {value!r}.")
-    return seconds
 
 
 def initialize(job_addresses, num_processes, process_id):

@@ -107,6 +107,20 @@ def _as_count(name, value, minimum):
     return number
 
 
+def timeout_seconds():
+    """How long a collective waits for the other processes before it fails: `MLFRONT_DISTRIBUTION_TIMEOUT`
+    seconds (default 300). The adapters give it to their engine (torch's process-group timeout, jax's
+    heartbeat timeout, tf.distribute's collective timeout)."""
+    value = os.environ.get("MLFRONT_DISTRIBUTION_TIMEOUT", "300")
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ValueError(f"MLFRONT_DISTRIBUTION_TIMEOUT must be a positive number of seconds, got {value!r}.")
+    return seconds
+
+
 def process_index():
     """This process's index in the job (0 when there is one process)."""
     return _backend.get().process_index()

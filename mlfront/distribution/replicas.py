@@ -10,6 +10,9 @@ Two kinds of runtime:
   a metric covers the global batch), "mean" (non-trainable layer state, such as BatchNormalization's moving
   statistics), "only_first_replica" (replica 0's value), "none" (identical on every replica: weights and
   optimizer state, updated from the same averaged gradients).
+The "sum" and "mean" Variables a step has already changed when it reduces its gradients (the loss and metrics
+of the default train_step, BatchNormalization's moving statistics) ride in that same collective, so a step
+costs one all-reduce, as DDP's does; what changes later is combined after the step.
 """
 
 import contextlib
@@ -101,16 +104,24 @@ def note_batch(data):
 
 def reduce_gradients(grads):
     """The gradients of the global batch from this replica's: sum(n_r * g_r) / sum(n_r). Identity outside a
-    per-replica step (one device, or a global jax step)."""
+    per-replica step (one device, or a global jax step). The step's "sum" / "mean" Variables changed so far are
+    combined in the same collective (see `combine_replicas`)."""
     runtime = current_runtime()
     if runtime is None or runtime.num_replicas == 1:
         return grads
     B = _backend.get()
     size = getattr(_context, "local_batch_size", 1)
     weight = B.convert(np.asarray(size, "float32"))
-    summed = runtime.replica_sum([g * B.cast(weight, B.dtype(g)) for g in grads] + [weight])
-    total = summed[-1]
-    return [g / B.cast(total, B.dtype(g)) for g in summed[:-1]]
+    variables, start_values = getattr(_context, "step_state", ((), ()))
+    changed = [i for i, (variable, start) in enumerate(zip(variables, start_values))
+               if getattr(variable, "aggregation", "none") in ("sum", "mean") and variable._value is not start]
+    values = [variables[i]._value for i in changed]
+    summed = runtime.replica_sum([g * B.cast(weight, B.dtype(g)) for g in grads] + [weight] +
+                                 [_replica_part(variables[i], start_values[i], v) for i, v in zip(changed, values)])
+    total = summed[len(grads)]
+    _context.combined = {i: (value, _combined(variables[i], start_values[i], reduced, runtime))
+                         for i, value, reduced in zip(changed, values, summed[len(grads) + 1:])}
+    return [g / B.cast(total, B.dtype(g)) for g in summed[:len(grads)]]
 
 
 def batch_moments(x, axes):
@@ -127,23 +138,40 @@ def batch_moments(x, axes):
     return mean, B.maximum(squares / counts - B.square(mean), 0.0)
 
 
-def combine_replicas(variables, start_values, end_values, runtime):
-    """The values every replica keeps after a step: each Variable combined by its `aggregation`."""
+def _replica_part(variable, start, end):
+    """What a replica contributes to the sum that combines `variable`: its increment ("sum") or its value."""
+    return end - start if variable.aggregation == "sum" else end
+
+
+def _combined(variable, start, reduced, runtime):
+    """`variable`'s value on every replica from the replicas' summed parts."""
+    if variable.aggregation == "sum":
+        return start + reduced
     B = _backend.get()
+    is_float = B.standardize_dtype(B.dtype(reduced)).startswith(("float", "bfloat"))
+    return reduced / runtime.num_replicas if is_float else reduced // runtime.num_replicas
+
+
+def combine_replicas(variables, start_values, end_values, runtime, already=None):
+    """The values every replica keeps after a step: each Variable combined by its `aggregation`. `already`
+    maps an index to (the value reduced with the gradients, its combined value): kept if still unchanged."""
+    already = already or {}
     combined = list(end_values)
-    sums, means, firsts = [], [], []
+    pending, firsts = [], []
     for i, variable in enumerate(variables):
         kind = getattr(variable, "aggregation", "none")
-        (sums if kind == "sum" else means if kind == "mean" else firsts if kind == "only_first_replica"
-         else []).append(i)
-    if sums or means:
-        reduced = runtime.replica_sum([end_values[i] - start_values[i] for i in sums] +
-                                      [end_values[i] for i in means])
-        for i, value in zip(sums, reduced):
-            combined[i] = start_values[i] + value
-        for i, value in zip(means, reduced[len(sums):]):
-            is_float = B.standardize_dtype(B.dtype(value)).startswith(("float", "bfloat"))
-            combined[i] = value / runtime.num_replicas if is_float else value // runtime.num_replicas
+        if kind in ("sum", "mean"):
+            if i in already and already[i][0] is end_values[i]:
+                combined[i] = already[i][1]
+            else:
+                pending.append(i)
+        elif kind == "only_first_replica":
+            firsts.append(i)
+    if pending:
+        reduced = runtime.replica_sum([_replica_part(variables[i], start_values[i], end_values[i])
+                                       for i in pending])
+        for i, value in zip(pending, reduced):
+            combined[i] = _combined(variables[i], start_values[i], value, runtime)
     if firsts:
         for i, value in zip(firsts, runtime.first_replica([end_values[i] for i in firsts])):
             combined[i] = value
@@ -155,9 +183,13 @@ def per_replica_step(step, variables, runtime, kind):
     over the replicas; a predict step's outputs are this replica's, gathered by the runtime."""
     def run(values, batches, key):
         with replica_step(runtime):
-            outputs, key = step(values, batches, key)
-            if kind != "predict":
-                outputs = combine_replicas(variables, values, outputs, runtime)
+            _context.step_state, _context.combined = (variables, values), {}
+            try:
+                outputs, key = step(values, batches, key)
+                if kind != "predict":
+                    outputs = combine_replicas(variables, values, outputs, runtime, _context.combined)
+            finally:
+                _context.step_state, _context.combined = ((), ()), {}
         return outputs, key
     return run
 

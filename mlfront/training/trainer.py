@@ -253,9 +253,9 @@ class Trainer:
             loss_fn, has_aux=True)(start_values)  # `loss` unscaled, for the logs
         bind(trainable, start_values)
         bind(non_trainable, new_non_trainable)
+        # The metrics first: under data parallelism their sums then ride in the gradients' all-reduce.
+        self._update_metrics(loss, x, y, y_pred, sample_weight, list(zip(added_metrics, metric_values)), per_output)
         self.optimizer.apply(grads, trainable)
-        return self._update_metrics(loss, x, y, y_pred, sample_weight, list(zip(added_metrics, metric_values)),
-                                    per_output)
 
     def test_step(self, data):
         """One evaluation step on `data = (x, y, sample_weight)`: the loss and metrics, no update."""
