@@ -100,24 +100,33 @@ def train(case, out, interrupt_at=None):
         callbacks.append(mlfront.callbacks.LambdaCallback(
             on_train_batch_end=lambda batch, logs: os._exit(7) if batch == 2 else None))
     epochs = 4 if case == "backup" else 1
-    reads, collectives = [0], [0]
+    reads, collectives, all_reduces = [0], [0], [0]
     runtime = distribution.active_runtime()
     if runtime is not None and runtime.per_replica:  # count the step's collectives (python calls: eager engines)
         def counted(arrays, reduce=runtime.replica_sum):
             collectives[0] += 1
             return reduce(arrays)
         runtime.replica_sum = counted
+    if mlfront.backend() == "torch":  # and every torch.distributed all_reduce (gradient buckets included)
+        import torch.distributed
+
+        def counted_all_reduce(*args, all_reduce=torch.distributed.all_reduce, **kwargs):
+            all_reduces[0] += 1
+            return all_reduce(*args, **kwargs)
+        torch.distributed.all_reduce = counted_all_reduce
     if case == "loader":
         history = model.fit(loader(x, y, reads), epochs=epochs, verbose=0)
-        fit_collectives = collectives[0]
+        fit_collectives, fit_all_reduces = collectives[0], all_reduces[0]
         evaluated = model.evaluate(loader(x, y, reads), verbose=0, return_dict=True)
     else:
         history = model.fit(x, y, batch_size=BATCH, epochs=epochs, shuffle=case == "backup", verbose=0,
                             callbacks=callbacks)
-        fit_collectives = collectives[0]
+        fit_collectives, fit_all_reduces = collectives[0], all_reduces[0]
         evaluated = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)
     if runtime is not None and runtime.per_replica:
         del runtime.replica_sum
+    if mlfront.backend() == "torch":
+        torch.distributed.all_reduce = counted_all_reduce.__kwdefaults__["all_reduce"]
     predicted = model.predict(x[:45], batch_size=16, verbose=0)
     kernel = model.get_layer("hidden").kernel.value
     if hasattr(kernel, "addressable_shards"):  # jax: the pieces this process's devices hold
@@ -125,7 +134,7 @@ def train(case, out, interrupt_at=None):
     else:  # a torch DTensor: this process's piece
         shard_shape = kernel.to_local().shape if hasattr(kernel, "to_local") else kernel.shape
     return {"shard_shape": np.asarray(shard_shape), "reads": np.asarray(reads[0]),
-            "fit_collectives": np.asarray(fit_collectives),
+            "fit_collectives": np.asarray(fit_collectives), "fit_all_reduces": np.asarray(fit_all_reduces),
             "steps": np.asarray(epochs * -(-samples // BATCH)),
             "weights": model.get_weights(), "loss": np.asarray(history.history["loss"]),
             "accuracy": np.asarray(history.history["accuracy"]), "eval_loss": evaluated["loss"],

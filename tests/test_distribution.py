@@ -166,7 +166,8 @@ def _assert_all_succeeded(results):
 def _assert_equal_to_one_device(out, replicas):
     result = np.load(os.path.join(out, "result_0.npz"))
     assert int(result["replicas"]) == replicas
-    compared = [k for k in result.files if k.startswith("dp_") and k not in ("dp_shard_shape", "dp_reads", "dp_fit_collectives")]
+    compared = [k for k in result.files if k.startswith("dp_") and k not in ("dp_shard_shape", "dp_reads", "dp_fit_collectives",
+                                                                     "dp_fit_all_reduces")]
     assert len([k for k in compared if "weight" in k]) >= 4
     for key in compared:
         np.testing.assert_allclose(result[key], result["one_" + key[3:]], atol=TOLERANCE, rtol=0, err_msg=key)
@@ -184,6 +185,36 @@ def test_two_processes_train_as_one_device(tmp_path, case):
         np.testing.assert_array_equal(other[key], first[key], err_msg=f"{key} differs between the processes")
     if B.one_process_per_device and case != "bn":  # the loss and metric sums ride with the gradients, as in DDP
         assert int(first["dp_fit_collectives"]) == int(first["dp_steps"]), "one collective per training step"
+
+
+@pytest.mark.skipif(not B.one_process_per_device, reason="torch's gradient buckets")
+@pytest.mark.parametrize("case", ["adam", "bn"])
+def test_gradient_buckets_summed_during_the_backward_pass_train_as_one_device(tmp_path, case):
+    """With buckets of a few bytes every weight's gradient is all-reduced by itself as soon as the backward pass
+    makes it (in a model larger than a bucket, DDP's overlap): training still equals one device."""
+    results, _ = _launch(case, tmp_path, processes=2, env={"MLFRONT_TORCH_BUCKET_MB": "1e-6"})
+    _assert_all_succeeded(results)
+    _assert_equal_to_one_device(tmp_path, replicas=2)
+    first = np.load(os.path.join(tmp_path, "result_0.npz"))
+    weights = len([k for k in first.files if k.startswith("dp_weight")])
+    trainable = 4 + 2 * (case == "bn")  # two Dense kernels and biases (+ gamma and beta); no moving statistics
+    assert weights >= trainable
+    # per step: a bucket per trainable weight during the backward pass, then the loss and metric sums
+    assert int(first["dp_fit_all_reduces"]) >= int(first["dp_steps"]) * (trainable + 1)
+    assert int(first["dp_fit_collectives"]) == int(first["dp_steps"]) * (1 + (case == "bn"))
+
+
+@pytest.mark.skipif(not B.one_process_per_device, reason="torch's gradient buckets")
+def test_the_bucket_size_is_checked(monkeypatch):
+    from mlfront_torch import distributed as torch_distributed
+    for bad in ("0", "-1", "big"):
+        monkeypatch.setenv("MLFRONT_TORCH_BUCKET_MB", bad)
+        with pytest.raises(ValueError, match=f"MLFRONT_TORCH_BUCKET_MB must be a positive number.*{bad!r}"):
+            torch_distributed.bucket_bytes()
+    monkeypatch.setenv("MLFRONT_TORCH_BUCKET_MB", "0.5")
+    assert torch_distributed.bucket_bytes() == 2**19
+    monkeypatch.delenv("MLFRONT_TORCH_BUCKET_MB")
+    assert torch_distributed.bucket_bytes() == 25 * 2**20
 
 
 @pytest.mark.skipif(not B.one_process_per_device, reason="a torch DataLoader is split on the torch backend")

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from mlfront.backend.base import Backend, conv_transpose_padding, explicit_padding
+from mlfront.distribution.replicas import current_runtime
 from mlfront_torch import distributed as _distributed
 
 DTYPES = {
@@ -364,6 +365,9 @@ class TorchBackend(Backend):
     def value_and_grad(self, fn, has_aux=False):
         def value_and_grad_fn(params, *args, **kwargs):
             params = [p.detach().requires_grad_(True) for p in params]
+            runtime = current_runtime()
+            if isinstance(runtime, _distributed.TorchRuntime):  # data parallel: sum buckets during the backward
+                runtime.watch_gradients(params)
             with torch.enable_grad():
                 out = fn(params, *args, **kwargs)
                 value, aux = out if has_aux else (out, None)

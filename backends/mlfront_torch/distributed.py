@@ -1,16 +1,17 @@
 """mlfront.distribution on PyTorch: torch.distributed, one process per device, as torchrun starts.
 
-DataParallel (`TorchRuntime`): each process runs the eager step on its share of every global batch; the gradients are summed over the
-processes as DDP does it (flattened into buckets of about 25 MB, one all-reduce per bucket, all in flight
-together), and the replicas' state is combined by the core (`mlfront.distribution.replicas`). gloo serves CPU
-tensors, nccl CUDA ones. A process that dies makes the others' next collective fail; one that hangs makes it
-fail after `MLFRONT_DISTRIBUTION_TIMEOUT` seconds (default 300).
+DataParallel (`TorchRuntime`): each process runs the eager step on its share of every global batch; the gradients
+are summed over the processes as DDP does it (flattened into buckets of about 25 MB, one all-reduce per bucket,
+each launched as soon as the backward pass has made it), and the replicas' state is combined by the core
+(`mlfront.distribution.replicas`). gloo serves CPU tensors, nccl CUDA ones. A process that dies makes the others'
+next collective fail; one that hangs makes it fail after `MLFRONT_DISTRIBUTION_TIMEOUT` seconds (default 300).
 
 ModelParallel: `mlfront_torch.sharded` (DTensor, imported only when used: it takes most of a second).
 """
 
 import atexit
 import datetime
+import functools
 import os
 import warnings
 
@@ -19,10 +20,23 @@ import torch
 import torch.distributed as dist
 
 from mlfront.distribution import timeout_seconds
-from mlfront.distribution.replicas import Runtime
+from mlfront.distribution.replicas import Runtime, local_batch_size
 from mlfront.training.data import map_structure
 
-BUCKET_BYTES = 25 * 2**20  # DDP's default bucket size
+BUCKET_BYTES = 25 * 2**20  # DDP's default bucket size (`bucket_cap_mb`); MLFRONT_TORCH_BUCKET_MB sets another
+
+
+def bucket_bytes():
+    value = os.environ.get("MLFRONT_TORCH_BUCKET_MB")
+    if value is None:
+        return BUCKET_BYTES
+    try:
+        megabytes = float(value)
+    except ValueError:
+        megabytes = -1.0
+    if not megabytes > 0:
+        raise ValueError(f"MLFRONT_TORCH_BUCKET_MB must be a positive number of megabytes, got {value!r}.")
+    return megabytes * 2**20
 
 
 def initialize(job_addresses, num_processes, process_id):
@@ -62,6 +76,7 @@ def process_count():
 
 class TorchRuntime(Runtime):
     per_replica = True
+    _early = None  # the _EarlyBuckets of the backward pass under way
 
     def __init__(self, distribution, backend):
         self.num_replicas = self.process_count = process_count()
@@ -144,7 +159,7 @@ class TorchRuntime(Runtime):
         if any(a.requires_grad for a in arrays):  # batch statistics: the gradient flows back through the sum
             return self._call("sum the batch statistics", lambda: [differentiable_all_reduce(a) for a in arrays])
         arrays = [a.detach() for a in arrays]
-        buckets = _buckets(arrays)
+        buckets = _buckets(arrays, bucket_bytes())
         flats = [torch.cat([arrays[i].reshape(-1) for i in bucket]) for bucket in buckets]
         works = self._call("sum the gradients", lambda: [dist.all_reduce(f, async_op=True) for f in flats])
         self._call("sum the gradients", lambda: [w.wait() for w in works])
@@ -156,6 +171,40 @@ class TorchRuntime(Runtime):
                 summed[i] = flat[offset:offset + size].view(arrays[i].shape)
                 offset += size
         return summed
+
+    def watch_gradients(self, params):
+        """Before a backward pass over `params` (called by value_and_grad): when their gradients fill more than
+        one bucket, hooks all-reduce each bucket as soon as the pass has made it, in bucket order on every process,
+        while the pass goes on (DDP's overlap); `sum_gradients` then takes those sums."""
+        self._early = None
+        if self.num_replicas == 1:
+            return
+        backward_order = list(range(len(params)))[::-1]  # the last layers' gradients come first
+        buckets = [[backward_order[k] for k in bucket]
+                   for bucket in _buckets([params[i] for i in backward_order], bucket_bytes())]
+        if len(buckets) < 2:  # one bucket: summed at the end, with the step's other sums
+            return
+        self._early = _EarlyBuckets(self, buckets, local_batch_size())
+        for i, param in enumerate(params):
+            param.register_hook(functools.partial(self._early.ready, i))
+
+    def sum_gradients(self, grads, weight, extras):
+        early, self._early = self._early, None
+        if early is None:
+            return super().sum_gradients(grads, weight, extras)
+        summed = [None] * len(grads)
+        for bucket, (flat, work) in zip(early.buckets, early.launched):
+            self._call("sum the gradients", work.wait)
+            if all(i < len(grads) and grads[i] is early.grads.get(i) for i in bucket):  # (not changed since)
+                offset = 0
+                for i in bucket:
+                    summed[i] = flat[offset:offset + grads[i].numel()].view(grads[i].shape)
+                    offset += grads[i].numel()
+        late = [i for i, value in enumerate(summed) if value is None]  # unused weights, changed gradients
+        late_sums, total, extras = super().sum_gradients([grads[i] for i in late], weight, extras)
+        for i, value in zip(late, late_sums):
+            summed[i] = value
+        return summed, total, extras
 
     def first_replica(self, arrays):
         return self.broadcast(arrays)
@@ -206,12 +255,32 @@ def differentiable_all_reduce(tensor):
     return _SumOverProcesses.apply(tensor)
 
 
-def _buckets(arrays):
-    """Indices of `arrays` grouped by dtype into buckets of about BUCKET_BYTES each."""
+class _EarlyBuckets:
+    """The gradient buckets of one backward pass, each all-reduced (weighted by the local batch size) as soon as
+    its last gradient is made and the buckets before it are launched."""
+
+    def __init__(self, runtime, buckets, weight):
+        self.runtime, self.buckets, self.weight = runtime, buckets, weight
+        self.missing = [len(bucket) for bucket in buckets]
+        self.bucket_of = {i: b for b, bucket in enumerate(buckets) for i in bucket}
+        self.grads, self.launched = {}, []
+
+    def ready(self, index, grad):
+        self.grads[index] = grad
+        self.missing[self.bucket_of[index]] -= 1
+        while len(self.launched) < len(self.buckets) and self.missing[len(self.launched)] == 0:
+            bucket = self.buckets[len(self.launched)]
+            flat = torch.cat([self.grads[i].detach().reshape(-1) for i in bucket]) * self.weight
+            work = self.runtime._call("sum the gradients", lambda: dist.all_reduce(flat, async_op=True))
+            self.launched.append((flat, work))
+
+
+def _buckets(arrays, limit=BUCKET_BYTES):
+    """Indices of `arrays` grouped by dtype into buckets of about `limit` bytes each."""
     buckets, open_buckets = [], {}
     for i, array in enumerate(arrays):
         bucket, size = open_buckets.get(array.dtype, (None, 0))
-        if bucket is None or size + array.numel() * array.element_size() > BUCKET_BYTES:
+        if bucket is None or size + array.numel() * array.element_size() > limit:
             bucket, size = [], 0
             buckets.append(bucket)
         bucket.append(i)

@@ -65,6 +65,14 @@ class Runtime:
         """Inside a per-replica step: each array summed over all replicas."""
         raise NotImplementedError
 
+    def sum_gradients(self, grads, weight, extras):
+        """Inside a per-replica step: (each `weight * g` of `grads` summed over the replicas, `weight` summed,
+        each of `extras` summed), in one collective. A runtime that starts summing gradients during the backward
+        pass overrides it to use those sums."""
+        B = _backend.get()
+        summed = self.replica_sum([g * B.cast(weight, B.dtype(g)) for g in grads] + [weight] + list(extras))
+        return summed[:len(grads)], summed[len(grads)], summed[len(grads) + 1:]
+
     def first_replica(self, arrays):
         """Inside a per-replica step: replica 0's value of each array."""
         raise NotImplementedError
@@ -110,18 +118,21 @@ def reduce_gradients(grads):
     if runtime is None or runtime.num_replicas == 1:
         return grads
     B = _backend.get()
-    size = getattr(_context, "local_batch_size", 1)
-    weight = B.convert(np.asarray(size, "float32"))
+    weight = B.convert(np.asarray(local_batch_size(), "float32"))
     variables, start_values = getattr(_context, "step_state", ((), ()))
     changed = [i for i, (variable, start) in enumerate(zip(variables, start_values))
                if getattr(variable, "aggregation", "none") in ("sum", "mean") and variable._value is not start]
     values = [variables[i]._value for i in changed]
-    summed = runtime.replica_sum([g * B.cast(weight, B.dtype(g)) for g in grads] + [weight] +
-                                 [_replica_part(variables[i], start_values[i], v) for i, v in zip(changed, values)])
-    total = summed[len(grads)]
+    summed, total, extras = runtime.sum_gradients(
+        grads, weight, [_replica_part(variables[i], start_values[i], v) for i, v in zip(changed, values)])
     _context.combined = {i: (value, _combined(variables[i], start_values[i], reduced, runtime))
-                         for i, value, reduced in zip(changed, values, summed[len(grads) + 1:])}
-    return [g / B.cast(total, B.dtype(g)) for g in summed[:len(grads)]]
+                         for i, value, reduced in zip(changed, values, extras)}
+    return [g / B.cast(total, B.dtype(g)) for g in summed]
+
+
+def local_batch_size():
+    """The number of samples of this replica's current batch (what its gradients are weighted by)."""
+    return getattr(_context, "local_batch_size", 1)
 
 
 def batch_moments(x, axes):
