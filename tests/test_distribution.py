@@ -204,6 +204,16 @@ def test_gradient_buckets_summed_during_the_backward_pass_train_as_one_device(tm
     assert int(first["dp_fit_collectives"]) == int(first["dp_steps"]) * (1 + (case == "bn"))
 
 
+def test_the_timeout_setting_is_checked(monkeypatch):
+    monkeypatch.setenv("MLFRONT_DISTRIBUTION_TIMEOUT", "0")
+    with pytest.raises(ValueError, match="MLFRONT_DISTRIBUTION_TIMEOUT must be a positive number of seconds, got '0'"):
+        distribution.timeout_seconds()
+    monkeypatch.setenv("MLFRONT_DISTRIBUTION_TIMEOUT", "12.5")
+    assert distribution.timeout_seconds() == 12.5
+    monkeypatch.delenv("MLFRONT_DISTRIBUTION_TIMEOUT")
+    assert distribution.timeout_seconds() == 300
+
+
 @pytest.mark.skipif(not B.one_process_per_device, reason="torch's gradient buckets")
 def test_the_bucket_size_is_checked(monkeypatch):
     from mlfront_torch import distributed as torch_distributed

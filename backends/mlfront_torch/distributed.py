@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from mlfront.distribution import timeout_seconds
+from mlfront.distribution import positive_setting, timeout_seconds
 from mlfront.distribution.replicas import Runtime, local_batch_size
 from mlfront.training.data import map_structure
 
@@ -27,16 +27,7 @@ BUCKET_BYTES = 25 * 2**20  # DDP's default bucket size (`bucket_cap_mb`); MLFRON
 
 
 def bucket_bytes():
-    value = os.environ.get("MLFRONT_TORCH_BUCKET_MB")
-    if value is None:
-        return BUCKET_BYTES
-    try:
-        megabytes = float(value)
-    except ValueError:
-        megabytes = -1.0
-    if not megabytes > 0:
-        raise ValueError(f"MLFRONT_TORCH_BUCKET_MB must be a positive number of megabytes, got {value!r}.")
-    return megabytes * 2**20
+    return positive_setting("MLFRONT_TORCH_BUCKET_MB", BUCKET_BYTES / 2**20, "megabytes") * 2**20
 
 
 def initialize(job_addresses, num_processes, process_id):

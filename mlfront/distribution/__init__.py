@@ -107,18 +107,25 @@ def _as_count(name, value, minimum):
     return number
 
 
+def positive_setting(name, default, unit):
+    """The positive number in environment variable `name` (`default` when it is unset), else a clear error."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number > 0:
+        raise ValueError(f"{name} must be a positive number of {unit}, got {value!r}.")
+    return number
+
+
 def timeout_seconds():
     """How long a collective waits for the other processes before it fails: `MLFRONT_DISTRIBUTION_TIMEOUT`
     seconds (default 300). The adapters give it to their engine (torch's process-group timeout, jax's
     heartbeat timeout, tf.distribute's collective timeout)."""
-    value = os.environ.get("MLFRONT_DISTRIBUTION_TIMEOUT", "300")
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise ValueError(f"MLFRONT_DISTRIBUTION_TIMEOUT must be a positive number of seconds, got {value!r}.")
-    return seconds
+    return positive_setting("MLFRONT_DISTRIBUTION_TIMEOUT", 300.0, "seconds")
 
 
 def process_index():
