@@ -20,6 +20,7 @@ Cases:
 """
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -82,6 +83,26 @@ def loader(x, y, reads):
     return torch.utils.data.DataLoader(Counted(), batch_size=BATCH)
 
 
+@contextlib.contextmanager
+def counting_calls(owner, name):
+    """Inside: `owner.<name>` counts its calls in the yielded [count]; restored afterwards."""
+    original, calls = getattr(owner, name), [0]
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return original(*args, **kwargs)
+    setattr(owner, name, counted)
+    try:
+        yield calls
+    finally:
+        setattr(owner, name, original)
+
+
+def torch_distributed():
+    import torch.distributed
+    return torch.distributed
+
+
 def train(case, out, interrupt_at=None):
     samples = STEPS * BATCH + {"adam": 9, "loader": 10}.get(case, 0)
     x, y = data(samples)
@@ -100,33 +121,24 @@ def train(case, out, interrupt_at=None):
         callbacks.append(mlfront.callbacks.LambdaCallback(
             on_train_batch_end=lambda batch, logs: os._exit(7) if batch == 2 else None))
     epochs = 4 if case == "backup" else 1
-    reads, collectives, all_reduces = [0], [0], [0]
+    reads = [0]
     runtime = distribution.active_runtime()
-    if runtime is not None and runtime.per_replica:  # count the step's collectives (python calls: eager engines)
-        def counted(arrays, reduce=runtime.replica_sum):
-            collectives[0] += 1
-            return reduce(arrays)
-        runtime.replica_sum = counted
-    if mlfront.backend() == "torch":  # and every torch.distributed all_reduce (gradient buckets included)
-        import torch.distributed
-
-        def counted_all_reduce(*args, all_reduce=torch.distributed.all_reduce, **kwargs):
-            all_reduces[0] += 1
-            return all_reduce(*args, **kwargs)
-        torch.distributed.all_reduce = counted_all_reduce
+    with contextlib.ExitStack() as counters:
+        # the step's collectives (python calls, so eager engines only) and torch's all_reduces (buckets included)
+        collectives = counters.enter_context(counting_calls(runtime, "replica_sum")) \
+            if runtime is not None and runtime.per_replica else [0]
+        all_reduces = counters.enter_context(counting_calls(torch_distributed(), "all_reduce")) \
+            if mlfront.backend() == "torch" else [0]
+        if case == "loader":
+            history = model.fit(loader(x, y, reads), epochs=epochs, verbose=0)
+        else:
+            history = model.fit(x, y, batch_size=BATCH, epochs=epochs, shuffle=case == "backup", verbose=0,
+                                callbacks=callbacks)
+    fit_collectives, fit_all_reduces = collectives[0], all_reduces[0]
     if case == "loader":
-        history = model.fit(loader(x, y, reads), epochs=epochs, verbose=0)
-        fit_collectives, fit_all_reduces = collectives[0], all_reduces[0]
         evaluated = model.evaluate(loader(x, y, reads), verbose=0, return_dict=True)
     else:
-        history = model.fit(x, y, batch_size=BATCH, epochs=epochs, shuffle=case == "backup", verbose=0,
-                            callbacks=callbacks)
-        fit_collectives, fit_all_reduces = collectives[0], all_reduces[0]
         evaluated = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)
-    if runtime is not None and runtime.per_replica:
-        del runtime.replica_sum
-    if mlfront.backend() == "torch":
-        torch.distributed.all_reduce = counted_all_reduce.__kwdefaults__["all_reduce"]
     predicted = model.predict(x[:45], batch_size=16, verbose=0)
     kernel = model.get_layer("hidden").kernel.value
     if hasattr(kernel, "addressable_shards"):  # jax: the pieces this process's devices hold
