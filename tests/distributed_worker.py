@@ -16,6 +16,15 @@ Cases:
         magnify the rounding noise in the attention key bias's gradient, which is zero in exact arithmetic).
     loader: the MLP fed by torch DataLoaders (650 samples: a last batch of 10), each process reading only its
         rows of every batch (a DistributedSampler); the samples each process read are counted.
+    pydataset: the MLP fed by a PyDataset of batches of 32 (650 samples: a last batch of 10): each step trains on
+        one batch per process (process p reads batches p, p + 2, ...; the last batch is read by both), so it
+        equals one device on batches of 64 (and a last one of 10); the samples each process read are counted.
+    tfdata: the MLP fed by a tf.data Dataset of batches of 32 (650 samples); on tensorflow each worker reads its
+        rows of every batch (tf.distribute's auto-shard), elsewhere every process reads the whole batch; the rows
+        of x each process was given are counted.
+    local_data: DataParallel(auto_shard_dataset=False): each process fits its own 320 of 640 samples (alternate
+        blocks of 32), so the global batches are one device's batches of 64; predict returns both processes'
+        predictions, batch by batch.
     backup: the MLP with BackupAndRestore and ModelCheckpoint in OUT; with --interrupt-at E it stops in epoch E.
 """
 
@@ -83,6 +92,33 @@ def loader(x, y, reads):
     return torch.utils.data.DataLoader(Counted(), batch_size=BATCH)
 
 
+class Batches(mlfront.utils.PyDataset):
+    """A PyDataset of (x, y) in batches of BATCH that counts the samples read in `reads`."""
+
+    def __init__(self, x, y, reads):
+        super().__init__()
+        self.x, self.y, self.reads = x, y, reads
+
+    def __len__(self):
+        return -(-len(self.x) // BATCH)
+
+    def __getitem__(self, index):
+        rows = slice(index * BATCH, (index + 1) * BATCH)
+        self.reads[0] += len(self.x[rows])
+        return self.x[rows], self.y[rows]
+
+
+def tf_dataset(x, y):
+    import tensorflow as tf
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH)
+
+
+def own_blocks(x, y):
+    """This process's part of the data under auto_shard_dataset=False: every other block of BATCH samples."""
+    mine = (np.arange(len(x)) // BATCH) % distribution.process_count() == distribution.process_index()
+    return x[mine], y[mine]
+
+
 @contextlib.contextmanager
 def counting_calls(owner, name):
     """Inside: `owner.<name>` counts its calls in the yielded [count]; restored afterwards."""
@@ -98,14 +134,24 @@ def counting_calls(owner, name):
         setattr(owner, name, original)
 
 
+def counting_rows(convert, reads):
+    """`convert` (a runtime's batch converter) counting the rows of the x arrays (2-D) it is given in `reads`."""
+    def counted(array):
+        if np.ndim(array) == 2:
+            reads[0] += len(array)
+        return convert(array)
+    return counted
+
+
 def torch_distributed():
     import torch.distributed
     return torch.distributed
 
 
 def train(case, out, interrupt_at=None):
-    samples = STEPS * BATCH + {"adam": 9, "loader": 10}.get(case, 0)
+    samples = STEPS * BATCH + {"adam": 9, "loader": 10, "pydataset": 10, "tfdata": 10}.get(case, 0)
     x, y = data(samples)
+    distributed = distribution.distribution() is not None
     if case == "model_parallel_blocks":
         x = tokens(x)
     model = build(case)
@@ -123,6 +169,9 @@ def train(case, out, interrupt_at=None):
     epochs = 4 if case == "backup" else 1
     reads = [0]
     runtime = distribution.active_runtime()
+    if case == "tfdata" and distributed:  # the rows of x this process's steps are given (whole or its share)
+        for name in ("shard_batch", "local_batch"):
+            setattr(runtime, name, counting_rows(getattr(runtime, name), reads))
     with contextlib.ExitStack() as counters:
         # the step's collectives (python calls, so eager engines only) and torch's all_reduces (buckets included)
         collectives = counters.enter_context(counting_calls(runtime, "replica_sum")) \
@@ -131,15 +180,35 @@ def train(case, out, interrupt_at=None):
             if mlfront.backend() == "torch" else [0]
         if case == "loader":
             history = model.fit(loader(x, y, reads), epochs=epochs, verbose=0)
+        elif case == "tfdata":
+            history = model.fit(tf_dataset(x, y), epochs=epochs, verbose=0)
+        elif case == "pydataset" and distributed:
+            history = model.fit(Batches(x, y, reads), epochs=epochs, shuffle=False, verbose=0)
+        elif case == "local_data" and distributed:
+            history = model.fit(*own_blocks(x, y), batch_size=BATCH, epochs=epochs, shuffle=False, verbose=0)
+        elif case in ("pydataset", "local_data"):  # one device: the global batches of the distributed run
+            history = model.fit(x, y, batch_size=2 * BATCH, epochs=epochs, shuffle=False, verbose=0)
         else:
             history = model.fit(x, y, batch_size=BATCH, epochs=epochs, shuffle=case == "backup", verbose=0,
                                 callbacks=callbacks)
     fit_collectives, fit_all_reduces = collectives[0], all_reduces[0]
     if case == "loader":
         evaluated = model.evaluate(loader(x, y, reads), verbose=0, return_dict=True)
+    elif case == "tfdata":
+        evaluated = model.evaluate(tf_dataset(x, y), verbose=0, return_dict=True)
+    elif case == "pydataset" and distributed:
+        evaluated = model.evaluate(Batches(x, y, reads), verbose=0, return_dict=True)
+    elif case == "local_data" and distributed:
+        evaluated = model.evaluate(*own_blocks(x, y), batch_size=BATCH, verbose=0, return_dict=True)
     else:
-        evaluated = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)
-    predicted = model.predict(x[:45], batch_size=16, verbose=0)
+        evaluated = model.evaluate(x, y, batch_size=2 * BATCH if case == "local_data" else BATCH, verbose=0,
+                                   return_dict=True)
+    if case == "local_data" and not distributed:  # what the 2 processes' predictions gather into, batch by batch
+        blocks = [x[start:min(start + 16, 45)] for start in range(0, 45, 16)]
+        predicted = model.predict(np.concatenate([b for block in blocks for b in (block, block)]), batch_size=16,
+                                  verbose=0)
+    else:
+        predicted = model.predict(x[:45], batch_size=16, verbose=0)
     kernel = model.get_layer("hidden").kernel.value
     if hasattr(kernel, "addressable_shards"):  # jax: the pieces this process's devices hold
         shard_shape = kernel.addressable_shards[0].data.shape
@@ -155,7 +224,7 @@ def train(case, out, interrupt_at=None):
 
 def _distribution(case):
     if not case.startswith("model_parallel"):
-        return distribution.DataParallel()
+        return distribution.DataParallel(auto_shard_dataset=case != "local_data")
     mesh = distribution.DeviceMesh((2, 1) if case == "model_parallel_batch" else (1, 2), ["batch", "model"])
     layout_map = distribution.LayoutMap(mesh)
     layout_map["hidden/kernel"] = (None, "model")

@@ -36,8 +36,9 @@ def test_device_mesh_and_data_parallel_defaults():
         distribution.DeviceMesh((1,), ["a", "b"], devices=devices[:1])
     with pytest.raises(ValueError, match="not both"):
         distribution.DataParallel(device_mesh=data_parallel.device_mesh, devices=devices)
-    with pytest.raises(ValueError, match="auto_shard_dataset"):
-        distribution.DataParallel(auto_shard_dataset=False)
+    assert data_parallel.auto_shard_dataset and not distribution.DataParallel(auto_shard_dataset=False).auto_shard_dataset
+    with pytest.raises(ValueError, match="`auto_shard_dataset` must be True or False, got 'no'"):
+        distribution.DataParallel(auto_shard_dataset="no")
 
 
 def test_layout_map_matches_paths_by_regex():
@@ -239,6 +240,38 @@ def test_each_process_reads_only_its_rows_of_a_data_loader(tmp_path):
     first, other = (np.load(os.path.join(tmp_path, f"result_{i}.npz")) for i in (0, 1))
     assert int(first["one_reads"]) == 2 * 650
     assert int(first["dp_reads"]) == int(other["dp_reads"]) == 650
+
+
+def test_each_process_reads_only_its_batches_of_a_py_dataset(tmp_path):
+    """fit / evaluate on a PyDataset over 2 processes: each step takes one batch per process, each process reads
+    half the batches (and the short last one), and training equals one device on the batches taken together."""
+    results, _ = _launch("pydataset", tmp_path, processes=2)
+    _assert_all_succeeded(results)
+    _assert_equal_to_one_device(tmp_path, replicas=2)
+    first, other = (np.load(os.path.join(tmp_path, f"result_{i}.npz")) for i in (0, 1))
+    assert int(first["dp_reads"]) == int(other["dp_reads"]) == 2 * (10 * 32 + 10)  # fit and evaluate, of 650
+    assert len(first["dp_loss"]) == 1
+
+
+def test_a_tf_data_dataset_over_two_processes_trains_as_one_device(tmp_path):
+    """fit / evaluate on a tf.data Dataset over 2 processes: on tensorflow each worker is given only its rows of
+    every batch (tf.distribute's auto-shard); other engines' processes read each batch and keep their rows."""
+    pytest.importorskip("tensorflow")
+    results, _ = _launch("tfdata", tmp_path, processes=2)
+    _assert_all_succeeded(results)
+    _assert_equal_to_one_device(tmp_path, replicas=2)
+    rows = [int(np.load(os.path.join(tmp_path, f"result_{i}.npz"))["dp_reads"]) for i in (0, 1)]
+    read = 650 if mlfront.backend() == "tensorflow" else 2 * 650  # fit and evaluate
+    assert rows == [read + 45, read + 45]  # (and predict's 45 rows, which every process is given whole)
+
+
+def test_processes_given_their_own_data_train_on_it_together(tmp_path):
+    """DataParallel(auto_shard_dataset=False): each process fits its own samples; a step's global batch is both
+    processes' batches, as one device's batch of twice the size; predict gathers both processes' predictions."""
+    results, _ = _launch("local_data", tmp_path, processes=2)
+    _assert_all_succeeded(results)
+    _assert_equal_to_one_device(tmp_path, replicas=2)
+    assert np.load(os.path.join(tmp_path, "result_0.npz"))["dp_predicted"].shape[0] == 90
 
 
 @pytest.mark.skipif(B.one_process_per_device, reason="this engine runs one process per device")

@@ -65,10 +65,30 @@ class JaxRuntime(Runtime):
         sharding = self.batch_sharded if array.ndim and len(array) % self.num_replicas == 0 else self.replicated
         if self.process_count == 1:
             return jax.device_put(array, sharding)
-        if sharding is self.batch_sharded:
-            share = len(array) // self.process_count
-            array = array[self.process_index * share:(self.process_index + 1) * share]
+        shares, index = self.input_shards()
+        if sharding is self.batch_sharded and shares > 1:
+            share = len(array) // shares
+            array = array[index * share:(index + 1) * share]
         return jax.make_array_from_process_local_data(sharding, array)
+
+    def input_shards(self):
+        if self.num_replicas % self.process_count:  # processes that share the batch rows read the same ones
+            return 1, 0
+        return self.process_count, self.process_index
+
+    def local_batch(self, array):
+        array = np.asarray(array)
+        if self.process_count == 1:
+            return self.shard_batch(array)
+        if not array.ndim:
+            return jax.make_array_from_process_local_data(self.replicated, array)
+        # every process must give as many rows (jax assumes it; checking would take a collective, which the
+        # loading thread must not run beside the step's)
+        per_process = self.num_replicas // self.input_shards()[0]
+        if len(array) % per_process:
+            raise ValueError(f"DataParallel on jax: a process's batch must split over its {per_process} devices on "
+                             f"the batch axis; got {len(array)} rows.")
+        return jax.make_array_from_process_local_data(self.batch_sharded, array)
 
     def _variable_sharding(self, variable):
         layout = self.distribution.get_variable_layout(variable)

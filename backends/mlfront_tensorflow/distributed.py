@@ -71,6 +71,7 @@ def list_devices(device_type=None):
 
 class TensorFlowRuntime(Runtime):
     per_replica = True
+    loader_reads_collectively = True  # a distributed dataset's workers agree on each next batch
 
     def __init__(self, distribution, backend):
         from mlfront.distribution import ModelParallel
@@ -100,6 +101,22 @@ class TensorFlowRuntime(Runtime):
         if self.process_count > 1 and getattr(array, "ndim", 0):
             array = np.array_split(array, self.process_count)[self.process_index]
         return self.backend.prepare_batch(array)
+
+    def local_batch(self, array):  # the replicas of this process split it (`_rows`)
+        return self.backend.prepare_batch(array)
+
+    def local_loader(self, loader, seed, epoch):
+        if self.process_count == 1 or not isinstance(loader, tf.data.Dataset):
+            return None
+        # tf.distribute's own auto-shard (by files where the pipeline reads files, else by data) and rebatching:
+        # this worker's batches are its rows of the global batches, as tf.keras distributes a dataset
+        distributed = self.strategy.experimental_distribute_dataset(loader)
+        return (tf.nest.map_structure(self._local_rows, element) for element in distributed)
+
+    def _local_rows(self, value):
+        """This worker's rows of a distributed dataset's element: its replicas' parts, in replica order."""
+        parts = [np.asarray(part) for part in self.strategy.experimental_local_results(value)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def compile(self, step, jit, state, kind):
         if not jit:

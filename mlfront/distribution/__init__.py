@@ -230,9 +230,13 @@ class LayoutMap(collections.abc.MutableMapping):
 class Distribution:
     """Base of DataParallel and ModelParallel: a mesh and the name of its batch axis."""
 
-    def __init__(self, device_mesh, batch_dim_name):
+    def __init__(self, device_mesh, batch_dim_name, auto_shard_dataset):
+        if not isinstance(auto_shard_dataset, (bool, np.bool_)):
+            raise ValueError(f"{type(self).__name__}: `auto_shard_dataset` must be True or False, got "
+                             f"{auto_shard_dataset!r}.")
         self.device_mesh = device_mesh
         self.batch_dim_name = batch_dim_name
+        self.auto_shard_dataset = bool(auto_shard_dataset)
         self._runtime = None
 
     def get_variable_layout(self, variable):
@@ -243,6 +247,7 @@ class Distribution:
         """The engine's runtime for this distribution (made on first use)."""
         if self._runtime is None:
             self._runtime = _backend.get().distributed_runtime(self)
+            self._runtime.shards_inputs = self.auto_shard_dataset
         return self._runtime
 
     @property
@@ -257,13 +262,14 @@ class DataParallel(Distribution):
     Args:
         device_mesh: a 1-D DeviceMesh (default: all of `devices` on one axis named "batch").
         devices: the devices to use (default: `list_devices()`).
-        auto_shard_dataset: Keras's flag; datasets are always sharded here, so only True is accepted.
+        auto_shard_dataset: True: every process is given the whole job's data and reads its share (arrays and
+            each batch of a generator or tf.data split by rows, a torch DataLoader through a DistributedSampler,
+            a PyDataset's batches shared out by index). False: each process is given its own part of the data
+            (e.g. its own files), every input is read whole, and a step's global batch is every process's batch
+            together; `predict` then returns every process's predictions, batch by batch in process order.
     """
 
     def __init__(self, device_mesh=None, devices=None, auto_shard_dataset=True):
-        if not auto_shard_dataset:
-            raise ValueError("DataParallel: auto_shard_dataset=False is not supported: mlfront always gives each "
-                             "replica its share of every global batch.")
         if device_mesh is None:
             devices = list_devices() if devices is None else list(devices)
             device_mesh = DeviceMesh((len(devices),), ["batch"], devices)
@@ -272,7 +278,7 @@ class DataParallel(Distribution):
         if len(device_mesh.shape) != 1:
             raise ValueError(f"DataParallel: `device_mesh` must be 1-D, got shape {device_mesh.shape}; use "
                              f"ModelParallel for several axes.")
-        super().__init__(device_mesh, device_mesh.axis_names[0])
+        super().__init__(device_mesh, device_mesh.axis_names[0], auto_shard_dataset)
 
     def __repr__(self):
         return f"<DataParallel replicas={self.num_replicas}>"
@@ -284,14 +290,12 @@ class ModelParallel(Distribution):
     Args:
         layout_map: a LayoutMap; its mesh is the distribution's.
         batch_dim_name: the mesh axis the batch is split on (default: the mesh's first axis).
-        auto_shard_dataset: only True is accepted (see DataParallel).
+        auto_shard_dataset: as for DataParallel.
     """
 
     def __init__(self, *, layout_map=None, batch_dim_name=None, auto_shard_dataset=True, device_mesh=None):
         if not isinstance(layout_map, LayoutMap):
             raise ValueError(f"ModelParallel: `layout_map` must be a LayoutMap, got {type(layout_map).__name__}.")
-        if not auto_shard_dataset:
-            raise ValueError("ModelParallel: auto_shard_dataset=False is not supported.")
         if device_mesh is not None and device_mesh is not layout_map.device_mesh:
             raise ValueError("ModelParallel: `device_mesh` must be the layout map's mesh (or left out).")
         mesh = layout_map.device_mesh
@@ -299,7 +303,7 @@ class ModelParallel(Distribution):
         if batch_dim_name not in mesh.axis_names:
             raise ValueError(f"ModelParallel: `batch_dim_name` {batch_dim_name!r} is not an axis of the mesh "
                              f"{mesh.axis_names}.")
-        super().__init__(mesh, batch_dim_name)
+        super().__init__(mesh, batch_dim_name, auto_shard_dataset)
         self.layout_map = layout_map
 
     def get_variable_layout(self, variable):

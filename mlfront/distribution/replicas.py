@@ -33,27 +33,37 @@ class Runtime:
         per_replica: True when the step runs once per replica (the reductions here apply).
         num_replicas: the data-parallel width.
         process_index / process_count: this process in the job.
+        shards_inputs: True: the data each process is given is the whole job's, and mlfront gives each process
+            its share (the distribution's `auto_shard_dataset`); False: each process is given its own.
     """
 
     per_replica = True
     num_replicas = 1
     process_index = 0
     process_count = 1
+    shards_inputs = True
+    loader_reads_collectively = False  # True: reading a `local_loader` joins collectives (step's thread only)
 
     def shard_batch(self, array):
         """A NumPy global batch array as the distributed step takes it (this process's share, or a sharded
         global array); the data adapters call it instead of `Backend.prepare_batch`."""
         raise NotImplementedError
 
+    def input_shards(self):
+        """(how many different shares of each global batch the processes read, this process's share)."""
+        return self.process_count, self.process_index
+
     def local_loader(self, loader, seed, epoch):
         """A data loader of another library remade to read only this process's rows of each global batch (a
-        torch DataLoader over a DistributedSampler, shuffled from `seed` and `epoch`), or None: the loader is
-        read whole by every process and `shard_batch` keeps each process's rows."""
+        torch DataLoader over a DistributedSampler, shuffled from `seed` and `epoch`; a tf.data Dataset through
+        tf.distribute's auto-shard), or None: the loader is read whole by every process and `shard_batch` keeps
+        each process's rows."""
         return None
 
     def local_batch(self, array):
-        """A NumPy batch array of this process's rows only (from `local_loader`) as the distributed step takes
-        it."""
+        """A NumPy batch array of this process's rows only (from `local_loader`, a PyDataset shared out by index,
+        or any input when `shards_inputs` is False) as the distributed step takes it: the global batch is every
+        process's rows, in process order."""
         raise NotImplementedError
 
     def compile(self, step, jit, state, kind):

@@ -244,8 +244,6 @@ class _BatchSource(DataAdapter):
     """Batches produced one at a time by Python code (generators, PyDataset, tf.data, DataLoader), converted to
     backend arrays and loaded one or more batches ahead on a background thread so the step never waits on them."""
 
-    local_rows = False  # the batches hold this process's rows only (a loader split by the distribution)
-
     def __init__(self, steps, class_weight=None, workers=1, queue_size=2):
         self.steps = steps
         self.class_weight = class_weight
@@ -256,7 +254,9 @@ class _BatchSource(DataAdapter):
         """An iterator of one epoch's raw batches (whatever the source yields), without the first `skip`."""
         raise NotImplementedError
 
-    def _prepare(self, batch):
+    def _prepare(self, batch, local=False):
+        """A raw batch as the step's `(x, y, sample_weight)`; `local`: it holds this process's rows only (a
+        loader remade by the distribution, a PyDataset shared out by index)."""
         x, y, sample_weight = unpack_batch(batch)
         y, sample_weight = (map_structure(to_numpy_input, s) for s in (y, sample_weight))
         x = map_structure(to_numpy_input if self.preprocess is None else as_numpy, x)
@@ -266,7 +266,7 @@ class _BatchSource(DataAdapter):
         x = cast_structure(x, self.x_dtypes) if self.preprocess is None else self.preprocess(x)
         y = cast_structure(y, self.y_dtypes)
         sample_weight = class_weight_to_sample_weight(y, sample_weight, self.class_weight)
-        prepare = _batch_converter(local=self.local_rows)
+        prepare = _batch_converter(local=local)
         return tuple(map_structure(prepare, s) for s in (x, y, sample_weight))
 
     def batches(self, skip=0):
@@ -336,30 +336,80 @@ class GeneratorDataAdapter(_BatchSource):
 
 
 class PyDatasetAdapter(_BatchSource):
-    """A `PyDataset` / Keras `Sequence`: batches by index, optionally in shuffled order, loaded on threads."""
+    """A `PyDataset` / Keras `Sequence`: batches by index, optionally in shuffled order, loaded on threads.
+
+    Under a distribution over several processes the batches are shared out by index: each training / evaluation
+    step takes one batch per process (process p reads the p-th of the next `processes` batches of the epoch's
+    order), so each process reads only its part of the data and a step's global batch is those batches
+    together. The dataset's last batch (often a short one) and the batches left over at the end of an epoch are
+    read by every process, each keeping its share of the rows. An epoch still covers every batch once."""
 
     def __init__(self, dataset, steps=None, shuffle=False, class_weight=None):
-        super().__init__(min(steps, len(dataset)) if steps else len(dataset), class_weight,
-                         workers=getattr(dataset, "workers", 1), queue_size=getattr(dataset, "max_queue_size", 10))
         self.dataset = dataset
+        super().__init__(steps, class_weight, workers=getattr(dataset, "workers", 1),
+                         queue_size=getattr(dataset, "max_queue_size", 10))
         # a dataset that orders its samples itself (Keras 2's image iterators) keeps its batch order
         self.shuffle = shuffle and not getattr(dataset, "orders_itself", False)
 
-    def raw_batches(self, skip=0):
+    @property
+    def steps(self):
+        """Steps per epoch: the batches, or fewer under a distribution over several processes (see the class)."""
+        return len(self._plan(np.arange(len(self.dataset))))
+
+    @steps.setter
+    def steps(self, limit):
+        self.limit = limit  # the user's `steps`, None: all
+
+    def _plan(self, order):
+        """The epoch's steps from its batch order: for each, (the batch index this process reads, whether the
+        batch holds this process's rows only)."""
+        shares, index = _input_shares(self.keep_order)
+        if shares == 1 or not len(order):
+            steps = [(int(i), False) for i in order]
+        else:
+            last = len(self.dataset) - 1
+            grouped = order[order != last]
+            groups = len(grouped) // shares
+            steps = [(int(grouped[g * shares + index]), True) for g in range(groups)]
+            steps += [(int(i), False) for i in grouped[groups * shares:]] + [(last, False)]
+        return steps[:self.limit] if self.limit else steps
+
+    def _epoch_plan(self, skip):
         order = np.arange(len(self.dataset))
         if self.shuffle:
             order = order[_random.epoch_permutation(len(order), self.shuffle_seed, self.epoch)]
-        order = order[skip:self.steps]
+        return self._plan(order)[skip:]
+
+    def _read(self, plan):
         if self.workers > 1:
             from concurrent.futures import ThreadPoolExecutor
             with ThreadPoolExecutor(self.workers) as pool:
-                yield from pool.map(self.dataset.__getitem__, order)
+                yield from pool.map(self.dataset.__getitem__, [index for index, _ in plan])
         else:
-            for index in order:
-                yield self.dataset[int(index)]
+            for index, _ in plan:
+                yield self.dataset[index]
+
+    def raw_batches(self, skip=0):
+        return self._read(self._epoch_plan(skip))
+
+    def batches(self, skip=0):
+        plan = self._epoch_plan(skip)
+        prepared = (self._prepare(batch, local) for batch, (_, local) in zip(self._read(plan), plan))
+        return _prefetch(prepared, self.queue_size)
 
     def on_epoch_end(self):
         self.dataset.on_epoch_end()
+
+
+def _input_shares(keep_order=False):
+    """(how many different shares of each global batch the processes read, this process's share): (1, 0)
+    without a distribution, for `predict` (`keep_order`), or when the user shards the input
+    (`auto_shard_dataset=False`)."""
+    from mlfront import distribution
+    runtime = distribution.active_runtime()
+    if runtime is None or keep_order or not runtime.shards_inputs:
+        return 1, 0
+    return runtime.input_shards()
 
 
 class IterableDataAdapter(_BatchSource):
@@ -374,15 +424,21 @@ class IterableDataAdapter(_BatchSource):
         super().__init__(steps or (length if length is not None and length >= 0 else None), class_weight)
         self.dataset = dataset
 
-    def raw_batches(self, skip=0):
-        source = self.dataset.as_numpy_iterator() if hasattr(self.dataset, "as_numpy_iterator") else None
-        if source is None:
-            from mlfront import distribution
-            runtime = distribution.active_runtime()
-            local = None if runtime is None or self.keep_order else \
-                runtime.local_loader(self.dataset, self.shuffle_seed or 0, self.epoch)
-            self.local_rows = local is not None
-            source = iter(self.dataset if local is None else local)
+    def _source(self):
+        """(an iterator of this epoch's raw batches, whether they hold this process's rows only, whether it must
+        be read on the step's thread)."""
+        from mlfront import distribution
+        # under a distribution, a loader remade to read this process's rows only (see `Runtime.local_loader`)
+        runtime = distribution.active_runtime()
+        local = None if _input_shares(self.keep_order)[0] == 1 else \
+            runtime.local_loader(self.dataset, self.shuffle_seed or 0, self.epoch)
+        if local is not None:
+            return iter(local), True, runtime.loader_reads_collectively
+        if hasattr(self.dataset, "as_numpy_iterator"):
+            return self.dataset.as_numpy_iterator(), False, False
+        return iter(self.dataset), False, False
+
+    def _take(self, source, skip):
         for count, batch in enumerate(source):
             if self.steps is not None and count >= self.steps:
                 return
@@ -391,16 +447,25 @@ class IterableDataAdapter(_BatchSource):
             # a DataLoader collates (x, y) pairs into a list: that list is the (x, y) tuple, not several inputs
             yield _engine_tensors_to_numpy(tuple(batch) if isinstance(batch, list) else batch)
 
+    def raw_batches(self, skip=0):
+        return self._take(self._source()[0], skip)
+
+    def batches(self, skip=0):
+        source, local, on_step_thread = self._source()
+        prepared = (self._prepare(batch, local) for batch in self._take(source, skip))
+        return prepared if on_step_thread else _prefetch(prepared, self.queue_size)
+
 
 def _batch_converter(local=False):
     """What turns a NumPy batch array into the step's input: the engine's `prepare_batch`, or under a
     distribution its runtime's `shard_batch` (this process's share, or an array sharded over the devices), or
-    for a batch of this process's rows only (`local`) its `local_batch`."""
+    for a batch of this process's rows only (`local`, or any batch when the user shards the input) its
+    `local_batch`."""
     from mlfront import distribution
     runtime = distribution.active_runtime()
     if runtime is None:
         return _backend.get().prepare_batch
-    return runtime.local_batch if local else runtime.shard_batch
+    return runtime.local_batch if local or not runtime.shards_inputs else runtime.shard_batch
 
 
 def _engine_tensors_to_numpy(batch):
