@@ -14,8 +14,9 @@ Cases:
     model_parallel_blocks: tokens through Embedding, MultiHeadAttention, LayerNormalization, Conv1D, Dropout and
         the MLP, on the (1, 2) mesh, the embeddings, the query, convolution and hidden kernels split; SGD (Adam would
         magnify the rounding noise in the attention key bias's gradient, which is zero in exact arithmetic).
-    loader: the MLP fed by torch DataLoaders (650 samples: a last batch of 10), each process reading only its
-        rows of every batch (a DistributedSampler); the samples each process read are counted.
+    loader: the MLP fed by torch DataLoaders (651 samples: a last batch of 11, shared as 6 and 5), each process
+        reading only its rows of every batch (a DistributedSampler that does not pad); the samples each process
+        read are counted.
     pydataset: the MLP fed by a PyDataset of batches of 32 (650 samples: a last batch of 10): each step trains on
         one batch per process (process p reads batches p, p + 2, ...; the last batch is read by both), so it
         equals one device on batches of 64 (and a last one of 10); the samples each process read are counted.
@@ -149,7 +150,7 @@ def torch_distributed():
 
 
 def train(case, out, interrupt_at=None):
-    samples = STEPS * BATCH + {"adam": 9, "loader": 10, "pydataset": 10, "tfdata": 10}.get(case, 0)
+    samples = STEPS * BATCH + {"adam": 9, "loader": 11, "pydataset": 10, "tfdata": 10}.get(case, 0)
     x, y = data(samples)
     distributed = distribution.distribution() is not None
     if case == "model_parallel_blocks":

@@ -80,15 +80,13 @@ class TorchRuntime(Runtime):
         self.backend = backend
 
     def local_loader(self, loader, seed, epoch):
-        from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
+        from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
         shards, index = self.input_shards()
         if (shards == 1 or not isinstance(loader, DataLoader) or loader.batch_size is None
                 or loader.batch_size % shards or type(loader.sampler) not in (RandomSampler, SequentialSampler)):
             return None  # (an iterable dataset, a batch sampler of its own, a batch the shards cannot split)
-        # Shard r reads samples r, r + shards, ...: its k-th batch of batch_size / shards samples and the other
-        # shards' make up the k-th global batch. Padding (DistributedSampler's) evens out an uneven sample count.
-        sampler = DistributedSampler(loader.dataset, shards, index, shuffle=type(loader.sampler) is RandomSampler,
-                                     seed=seed)
+        sampler = _ShareOfGlobalBatches(loader.dataset, shards, index, shuffle=type(loader.sampler) is RandomSampler,
+                                        seed=seed, global_batch=loader.batch_size, drop_last=loader.drop_last)
         sampler.set_epoch(epoch)
         workers = {"prefetch_factor": loader.prefetch_factor,
                    "persistent_workers": loader.persistent_workers} if loader.num_workers else {}
@@ -224,6 +222,34 @@ class TorchRuntime(Runtime):
         pieces = [torch.empty_like(padded) for _ in range(self.num_replicas)]
         self._call("gather the predictions", lambda: dist.all_gather(pieces, padded))
         return torch.cat([piece[:int(n)] for piece, n in zip(pieces, sizes)])
+
+
+class _ShareOfGlobalBatches(torch.utils.data.DistributedSampler):
+    """A DistributedSampler that does not pad: shard r reads samples r, r + shards, ... of the epoch's order, so
+    its k-th batch of global_batch / shards samples and the other shards' make up exactly the k-th global batch,
+    the last one too (training equals one device reading the loader, whatever the sample count). With
+    `drop_last` the order is first cut to whole global batches, as the loader on one device drops the rest."""
+
+    def __init__(self, dataset, shards, index, shuffle, seed, global_batch, drop_last):
+        super().__init__(dataset, shards, index, shuffle=shuffle, seed=seed)
+        samples = len(dataset)
+        self.kept = samples - samples % global_batch if drop_last else samples
+        if 0 < self.kept % global_batch < shards:
+            raise ValueError(f"DataParallel: the DataLoader's last batch of {self.kept % global_batch} samples "
+                             f"cannot be shared by {shards} replicas; use drop_last=True or a number of samples "
+                             f"giving every replica one at least.")
+
+    def __iter__(self):
+        if self.shuffle:  # DistributedSampler's order for (seed, epoch)
+            generator = torch.Generator()
+            generator.manual_seed(self.seed + self.epoch)
+            order = torch.randperm(len(self.dataset), generator=generator).tolist()
+        else:
+            order = list(range(len(self.dataset)))
+        return iter(order[self.rank:self.kept:self.num_replicas])
+
+    def __len__(self):
+        return len(range(self.rank, self.kept, self.num_replicas))
 
 
 class _SumOverProcesses(torch.autograd.Function):
