@@ -83,14 +83,20 @@ def has_module(python, module, engine):
 
 
 def import_seconds(python, engine, module, repeats):
-    """Median seconds of `import <module>` in fresh processes (MLFRONT_BACKEND set, so mlfront loads the engine)."""
+    """Median seconds of `import <module>` in fresh processes (MLFRONT_BACKEND set, so mlfront loads the engine).
+
+    Python's bytecode cache is on (PYTHONDONTWRITEBYTECODE unset) and an unmeasured first import fills it, as a
+    pip install does: otherwise every import would compile the sources again, which no installed package does."""
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    env = worker_env(engine)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     times = []
-    for _ in range(repeats):
-        out = subprocess.run([python, "-c", code], capture_output=True, text=True, env=worker_env(engine))
+    for attempt in range(repeats + 1):  # (the first fills the cache)
+        out = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env)
         if out.returncode != 0:
             return None, first_error_line(out.stderr)
-        times.append(float(out.stdout.strip().splitlines()[-1]))
+        if attempt:
+            times.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(times), None
 
 
