@@ -79,8 +79,8 @@ class Runtime:
         """Inside a per-replica step: (each `weight * g` of `grads` summed over the replicas, `weight` summed,
         each of `extras` summed), in one collective. A runtime that starts summing gradients during the backward
         pass overrides it to use those sums."""
-        B = _backend.get()
-        summed = self.replica_sum([g * B.cast(weight, B.dtype(g)) for g in grads] + [weight] + list(extras))
+        weighted = [g * w for g, w in zip(grads, _cast_for_each(weight, grads))]
+        summed = self.replica_sum(weighted + [weight] + list(extras))
         return summed[:len(grads)], summed[len(grads)], summed[len(grads) + 1:]
 
     def first_replica(self, arrays):
@@ -129,15 +129,25 @@ def reduce_gradients(grads):
         return grads
     B = _backend.get()
     weight = B.convert(np.asarray(local_batch_size(), "float32"))
-    variables, start_values = getattr(_context, "step_state", ((), ()))
-    changed = [i for i, (variable, start) in enumerate(zip(variables, start_values))
-               if getattr(variable, "aggregation", "none") in ("sum", "mean") and variable._value is not start]
+    variables, start_values, reduced_kinds = getattr(_context, "step_state", ((), (), ()))
+    changed = [i for i in reduced_kinds if variables[i]._value is not start_values[i]]
     values = [variables[i]._value for i in changed]
     summed, total, extras = runtime.sum_gradients(
         grads, weight, [_replica_part(variables[i], start_values[i], v) for i, v in zip(changed, values)])
     _context.combined = {i: (value, _combined(variables[i], start_values[i], reduced, runtime))
                          for i, value, reduced in zip(changed, values, extras)}
-    return [g / B.cast(total, B.dtype(g)) for g in summed]
+    return [g / t for g, t in zip(summed, _cast_for_each(total, summed))]
+
+
+def _cast_for_each(value, arrays):
+    """`value` in the dtype of each of `arrays`, cast once per distinct dtype (a step's hot path)."""
+    B = _backend.get()
+    casts = {}
+    for array in arrays:
+        dtype = B.dtype(array)
+        if dtype not in casts:
+            casts[dtype] = B.cast(value, dtype)
+        yield casts[dtype]
 
 
 def local_batch_size():
@@ -202,15 +212,17 @@ def combine_replicas(variables, start_values, end_values, runtime, already=None)
 def per_replica_step(step, variables, runtime, kind):
     """`step` as one replica runs it: inside the replica context, then (train, test) the Variables combined
     over the replicas; a predict step's outputs are this replica's, gathered by the runtime."""
+    summed_or_averaged = [i for i, v in enumerate(variables) if getattr(v, "aggregation", "none") in ("sum", "mean")]
+
     def run(values, batches, key):
         with replica_step(runtime):
-            _context.step_state, _context.combined = (variables, values), {}
+            _context.step_state, _context.combined = (variables, values, summed_or_averaged), {}
             try:
                 outputs, key = step(values, batches, key)
                 if kind != "predict":
                     outputs = combine_replicas(variables, values, outputs, runtime, _context.combined)
             finally:
-                _context.step_state, _context.combined = ((), ()), {}
+                _context.step_state, _context.combined = ((), (), ()), {}
         return outputs, key
     return run
 
