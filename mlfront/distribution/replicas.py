@@ -183,21 +183,18 @@ def _combined(variable, start, reduced, runtime):
     return reduced / runtime.num_replicas if is_float else reduced // runtime.num_replicas
 
 
-def combine_replicas(variables, start_values, end_values, runtime, already=None):
-    """The values every replica keeps after a step: each Variable combined by its `aggregation`. `already`
-    maps an index to (the value reduced with the gradients, its combined value): kept if still unchanged."""
-    already = already or {}
+def combine_replicas(variables, start_values, end_values, runtime, plan, already):
+    """The values every replica keeps after a step: each Variable combined by its `aggregation` (`plan`:
+    `combination_plan(variables)`). `already` maps an index to (the value reduced with the gradients, its
+    combined value): kept if still unchanged."""
+    reduced_kinds, firsts = plan
     combined = list(end_values)
-    pending, firsts = [], []
-    for i, variable in enumerate(variables):
-        kind = getattr(variable, "aggregation", "none")
-        if kind in ("sum", "mean"):
-            if i in already and already[i][0] is end_values[i]:
-                combined[i] = already[i][1]
-            else:
-                pending.append(i)
-        elif kind == "only_first_replica":
-            firsts.append(i)
+    pending = []
+    for i in reduced_kinds:
+        if i in already and already[i][0] is end_values[i]:
+            combined[i] = already[i][1]
+        else:
+            pending.append(i)
     if pending:
         reduced = runtime.replica_sum([_replica_part(variables[i], start_values[i], end_values[i])
                                        for i in pending])
@@ -209,18 +206,25 @@ def combine_replicas(variables, start_values, end_values, runtime, already=None)
     return combined
 
 
+def combination_plan(variables):
+    """(the indices of the "sum" / "mean" Variables, those of the "only_first_replica" ones)."""
+    kinds = [getattr(v, "aggregation", "none") for v in variables]
+    return ([i for i, kind in enumerate(kinds) if kind in ("sum", "mean")],
+            [i for i, kind in enumerate(kinds) if kind == "only_first_replica"])
+
+
 def per_replica_step(step, variables, runtime, kind):
     """`step` as one replica runs it: inside the replica context, then (train, test) the Variables combined
     over the replicas; a predict step's outputs are this replica's, gathered by the runtime."""
-    summed_or_averaged = [i for i, v in enumerate(variables) if getattr(v, "aggregation", "none") in ("sum", "mean")]
+    plan = combination_plan(variables)
 
     def run(values, batches, key):
         with replica_step(runtime):
-            _context.step_state, _context.combined = (variables, values, summed_or_averaged), {}
+            _context.step_state, _context.combined = (variables, values, plan[0]), {}
             try:
                 outputs, key = step(values, batches, key)
                 if kind != "predict":
-                    outputs = combine_replicas(variables, values, outputs, runtime, _context.combined)
+                    outputs = combine_replicas(variables, values, outputs, runtime, plan, _context.combined)
             finally:
                 _context.step_state, _context.combined = ((), (), ()), {}
         return outputs, key
