@@ -20,9 +20,10 @@ Cases:
     pydataset: the MLP fed by a PyDataset of batches of 32 (650 samples: a last batch of 10): each step trains on
         one batch per process (process p reads batches p, p + 2, ...; the last batch is read by both), so it
         equals one device on batches of 64 (and a last one of 10); the samples each process read are counted.
-    tfdata: the MLP fed by a tf.data Dataset of batches of 32 (650 samples); on tensorflow each worker reads its
-        rows of every batch (tf.distribute's auto-shard), elsewhere every process reads the whole batch; the rows
-        of x each process was given are counted.
+    tfdata: the MLP fed by a tf.data Dataset of batches of 32 (641 samples: a last batch of 1, which leaves a
+        process without rows); on tensorflow each worker reads its rows of every batch (tf.distribute's
+        auto-shard), elsewhere every process reads the whole batch; the rows of x each process was given are
+        counted.
     local_data: DataParallel(auto_shard_dataset=False): each process fits its own 320 of 640 samples (alternate
         blocks of 32), so the global batches are one device's batches of 64; predict returns both processes'
         predictions, batch by batch.
@@ -150,7 +151,7 @@ def torch_distributed():
 
 
 def train(case, out, interrupt_at=None):
-    samples = STEPS * BATCH + {"adam": 9, "loader": 11, "pydataset": 10, "tfdata": 10}.get(case, 0)
+    samples = STEPS * BATCH + {"adam": 9, "loader": 11, "pydataset": 10, "tfdata": 1}.get(case, 0)
     x, y = data(samples)
     distributed = distribution.distribution() is not None
     if case == "model_parallel_blocks":

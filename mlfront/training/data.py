@@ -262,7 +262,7 @@ class _BatchSource(DataAdapter):
         x = map_structure(to_numpy_input if self.preprocess is None else as_numpy, x)
         check = getattr(self, "check_batch", None)  # set by fit / evaluate / predict (`data_checks`)
         if check is not None:
-            check(x, y, sample_weight)
+            check(x, y, sample_weight, local=local)
         x = cast_structure(x, self.x_dtypes) if self.preprocess is None else self.preprocess(x)
         y = cast_structure(y, self.y_dtypes)
         sample_weight = class_weight_to_sample_weight(y, sample_weight, self.class_weight)
