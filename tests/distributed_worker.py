@@ -7,6 +7,7 @@ Cases:
     mlp: Dense-relu-Dense, SGD with momentum, sparse crossentropy from logits, accuracy; 20 steps of 32.
     adam: the MLP with Adam and an uneven last batch (the replicas get 5 and 4 samples).
     bn: Dense, BatchNormalization(synchronized=True), Dense; SGD; 20 steps.
+    short_last: the bn model on 641 samples: the last batch of 1 leaves one replica without rows.
     die: the MLP, but process 1 exits after 3 steps (the others must stop with an error, not hang).
     model_parallel: the MLP under ModelParallel on a (1, 2) mesh, the hidden layer's kernel and bias split
         over the "model" axis (Adam's slots with them).
@@ -66,7 +67,7 @@ def build(case):
     else:
         inputs = hidden = mlfront.Input((FEATURES,))
     hidden = layers.Dense(16, activation="relu", name="hidden")(hidden)
-    if case == "bn":
+    if case in ("bn", "short_last"):
         hidden = layers.BatchNormalization(synchronized=True)(hidden)
     model = mlfront.Model(inputs, layers.Dense(CLASSES, name="logits")(hidden))
     rng = np.random.default_rng(1)  # the same initial weights for every run
@@ -151,7 +152,7 @@ def torch_distributed():
 
 
 def train(case, out, interrupt_at=None):
-    samples = STEPS * BATCH + {"adam": 9, "loader": 11, "pydataset": 10, "tfdata": 1}.get(case, 0)
+    samples = STEPS * BATCH + {"adam": 9, "loader": 11, "pydataset": 10, "tfdata": 1, "short_last": 1}.get(case, 0)
     x, y = data(samples)
     distributed = distribution.distribution() is not None
     if case == "model_parallel_blocks":

@@ -150,13 +150,11 @@ class TensorFlowRuntime(Runtime):
         return call
 
     def _rows(self, array, index):
-        """Replica `index`'s rows of this process's batch: np.array_split's share."""
+        """Replica `index`'s rows of this process's batch: np.array_split's share (none, for a batch of fewer
+        samples than replicas)."""
         samples = array.shape[0] if array.shape.rank else None
         if samples is None or self.local_replicas == 1:
             return array
-        if samples < self.local_replicas:
-            raise ValueError(f"DataParallel: a batch of {samples} samples cannot be shared by {self.num_replicas} "
-                             f"replicas; use a batch size (and a number of samples) giving every replica one at least.")
         base, extra = divmod(samples, self.local_replicas)
         start = index * base + min(index, extra)
         return array[start:start + base + (index < extra)]

@@ -410,6 +410,9 @@ class TorchBackend(Backend):
     def batch_norm_training(self, x, axis, gamma, beta, epsilon):
         # torch's fused kernel (forward and backward) on the channels-first view. It also returns the batch
         # mean and 1 / sqrt(biased variance + epsilon), from which the moving averages are updated.
+        if x.numel() == 0:  # a replica's empty share of a distributed batch (the fused kernel refuses it)
+            zeros = torch.zeros(x.shape[axis], dtype=x.dtype, device=x.device)
+            return x.clone(), zeros, zeros
         channels_first = torch.movedim(x, axis, 1) if axis != 1 else x
         outputs, mean, inverse_std = torch.native_batch_norm(channels_first, gamma, beta, None, None, True, 0.0,
                                                              epsilon)

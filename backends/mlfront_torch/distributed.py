@@ -104,10 +104,8 @@ class TorchRuntime(Runtime):
         return self.backend.prepare_batch(array)
 
     def _share(self, samples):
-        """(start, stop) of this process's rows of a batch of `samples`: np.array_split's shares, in rank order."""
-        if samples < self.num_replicas:
-            raise ValueError(f"DataParallel: a batch of {samples} samples cannot be shared by {self.num_replicas} "
-                             f"replicas; use a batch size (and a number of samples) giving every replica one at least.")
+        """(start, stop) of this process's rows of a batch of `samples`: np.array_split's shares, in rank order
+        (none, for a batch of fewer samples than processes: such a replica contributes nothing to the step)."""
         base, extra = divmod(samples, self.num_replicas)
         start = self.process_index * base + min(self.process_index, extra)
         return start, start + base + (self.process_index < extra)

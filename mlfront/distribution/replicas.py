@@ -8,7 +8,8 @@ Two kinds of runtime:
   replica's number of samples, so the result is the gradient of the global batch), and after the step each
   Variable is combined by its `aggregation`: "sum" (metric accumulators: the replicas' increments are added, so
   a metric covers the global batch), "mean" (non-trainable layer state, such as BatchNormalization's moving
-  statistics), "only_first_replica" (replica 0's value), "none" (identical on every replica: weights and
+  statistics: averaged weighted by the replicas' samples, so a replica left without rows by a short last batch
+  does not count), "only_first_replica" (replica 0's value), "none" (identical on every replica: weights and
   optimizer state, updated from the same averaged gradients).
 The "sum" and "mean" Variables a step has already changed when it reduces its gradients (the loss and metrics
 of the default train_step, BatchNormalization's moving statistics) ride in that same collective, so a step
@@ -128,13 +129,15 @@ def reduce_gradients(grads):
     if runtime is None or runtime.num_replicas == 1:
         return grads
     B = _backend.get()
-    weight = B.convert(np.asarray(local_batch_size(), "float32"))
+    if not local_batch_size():  # a replica left without rows: it contributes nothing (its losses are undefined)
+        grads = [B.zeros_like(g) for g in grads]
+    weight = _samples_weight()
     variables, start_values, reduced_kinds = getattr(_context, "step_state", ((), (), ()))
     changed = [i for i in reduced_kinds if variables[i]._value is not start_values[i]]
     values = [variables[i]._value for i in changed]
     summed, total, extras = runtime.sum_gradients(
         grads, weight, [_replica_part(variables[i], start_values[i], v) for i, v in zip(changed, values)])
-    _context.combined = {i: (value, _combined(variables[i], start_values[i], reduced, runtime))
+    _context.combined = {i: (value, _combined(variables[i], start_values[i], reduced, total))
                          for i, value, reduced in zip(changed, values, extras)}
     return [g / t for g, t in zip(summed, _cast_for_each(total, summed))]
 
@@ -155,6 +158,10 @@ def local_batch_size():
     return getattr(_context, "local_batch_size", 1)
 
 
+def _samples_weight():
+    return _backend.get().convert(np.asarray(local_batch_size(), "float32"))
+
+
 def batch_moments(x, axes):
     """(mean, biased variance) of `x` over `axes` and over every replica's batch (synchronized
     BatchNormalization); the plain moments outside a per-replica step."""
@@ -170,17 +177,24 @@ def batch_moments(x, axes):
 
 
 def _replica_part(variable, start, end):
-    """What a replica contributes to the sum that combines `variable`: its increment ("sum") or its value."""
-    return end - start if variable.aggregation == "sum" else end
+    """What a replica contributes to the sum that combines `variable`: its increment ("sum"), or its value
+    weighted by its samples ("mean"); zeros from a replica without samples, whose statistics are undefined."""
+    B = _backend.get()
+    if not local_batch_size():
+        return B.zeros_like(end)
+    if variable.aggregation == "sum":
+        return end - start
+    return end * B.cast(_samples_weight(), B.dtype(end))
 
 
-def _combined(variable, start, reduced, runtime):
-    """`variable`'s value on every replica from the replicas' summed parts."""
+def _combined(variable, start, reduced, total):
+    """`variable`'s value on every replica from the replicas' summed parts (`total`: the replicas' samples)."""
     if variable.aggregation == "sum":
         return start + reduced
     B = _backend.get()
     is_float = B.standardize_dtype(B.dtype(reduced)).startswith(("float", "bfloat"))
-    return reduced / runtime.num_replicas if is_float else reduced // runtime.num_replicas
+    total = B.cast(total, B.dtype(reduced))
+    return reduced / total if is_float else reduced // total
 
 
 def combine_replicas(variables, start_values, end_values, runtime, plan, already):
@@ -193,13 +207,13 @@ def combine_replicas(variables, start_values, end_values, runtime, plan, already
     for i in reduced_kinds:
         if i in already and already[i][0] is end_values[i]:
             combined[i] = already[i][1]
-        else:
+        elif end_values[i] is not start_values[i]:  # (unchanged: the same on every replica)
             pending.append(i)
     if pending:
-        reduced = runtime.replica_sum([_replica_part(variables[i], start_values[i], end_values[i])
-                                       for i in pending])
+        *reduced, total = runtime.replica_sum([_replica_part(variables[i], start_values[i], end_values[i])
+                                               for i in pending] + [_samples_weight()])
         for i, value in zip(pending, reduced):
-            combined[i] = _combined(variables[i], start_values[i], value, runtime)
+            combined[i] = _combined(variables[i], start_values[i], value, total)
     if firsts:
         for i, value in zip(firsts, runtime.first_replica([end_values[i] for i in firsts])):
             combined[i] = value
