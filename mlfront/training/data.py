@@ -254,15 +254,16 @@ class _BatchSource(DataAdapter):
         """An iterator of one epoch's raw batches (whatever the source yields), without the first `skip`."""
         raise NotImplementedError
 
-    def _prepare(self, batch, local=False):
+    def _prepare(self, batch, local=False, may_be_empty=False):
         """A raw batch as the step's `(x, y, sample_weight)`; `local`: it holds this process's rows only (a
-        loader remade by the distribution, a PyDataset shared out by index)."""
+        loader remade by the distribution, a PyDataset shared out by index); `may_be_empty`: it is this process's
+        share of a global batch as the distribution split it, which may hold no rows."""
         x, y, sample_weight = unpack_batch(batch)
         y, sample_weight = (map_structure(to_numpy_input, s) for s in (y, sample_weight))
         x = map_structure(to_numpy_input if self.preprocess is None else as_numpy, x)
         check = getattr(self, "check_batch", None)  # set by fit / evaluate / predict (`data_checks`)
         if check is not None:
-            check(x, y, sample_weight, local=local)
+            check(x, y, sample_weight, may_be_empty=may_be_empty)
         x = cast_structure(x, self.x_dtypes) if self.preprocess is None else self.preprocess(x)
         y = cast_structure(y, self.y_dtypes)
         sample_weight = class_weight_to_sample_weight(y, sample_weight, self.class_weight)
@@ -452,7 +453,7 @@ class IterableDataAdapter(_BatchSource):
 
     def batches(self, skip=0):
         source, local, on_step_thread = self._source()
-        prepared = (self._prepare(batch, local) for batch in self._take(source, skip))
+        prepared = (self._prepare(batch, local, may_be_empty=local) for batch in self._take(source, skip))
         return prepared if on_step_thread else _prefetch(prepared, self.queue_size)
 
 

@@ -267,8 +267,8 @@ class BatchCheck:
         self.first = None  # the structure of the first batch
         self.epoch, self.step = None, 0
 
-    def __call__(self, x, y, sample_weight, local=False):
-        """`local`: the batch is this process's rows of a global batch, which may hold none of them."""
+    def __call__(self, x, y, sample_weight, may_be_empty=False):
+        """`may_be_empty`: the batch is this process's share of a global batch, which may hold no rows."""
         if self.epoch != self.adapter.epoch:
             self.epoch, self.step = self.adapter.epoch, 0
         where = self.where.format(step=self.step)
@@ -281,7 +281,7 @@ class BatchCheck:
             raise ValueError(f"{where}: the batch has the structure (x, y, sample_weight) = {structure}, but "
                              f"the first batch had {self.first}.")
         sizes = {len(a) for a in flatten((x, y, sample_weight)) if getattr(a, "ndim", 0)}
-        if local and sizes == {0}:
+        if may_be_empty and sizes == {0}:
             return  # (the other processes check their rows)
         if len(sizes) > 1 or 0 in sizes:
             shapes = [tuple(a.shape) for a in flatten((x, y, sample_weight)) if hasattr(a, "shape")]
