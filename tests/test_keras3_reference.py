@@ -434,6 +434,20 @@ def _k3_axis(x, axis, keepdims):
     return tuple(range(len(kops.shape(x)))) if axis is None and keepdims else axis
 
 
+def _nhwc_on_tensorflow(reference):
+    """`reference` (a conv2d / pool2d of Keras 3 or of Keras 2's backend) given a channels_first image: on
+    tensorflow run on its channels_last transpose and transposed back, since TensorFlow's CPU kernels refuse NCHW
+    (2.21) and the references pass it through; elsewhere as it is."""
+    def run(x, *args, data_format=None, **kwargs):
+        channels_first = (data_format or keras.backend.image_data_format()) == "channels_first"
+        if ENGINE != "tensorflow" or not channels_first:
+            return reference(x, *args, data_format=data_format, **kwargs)
+        y = reference(kops.transpose(x, (0, 2, 3, 1)), *args, data_format="channels_last", **kwargs)
+        return kops.transpose(y, (0, 3, 1, 2))
+    return run
+
+
+@_nhwc_on_tensorflow
 def _k3_pool(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool_mode="max"):
     pool = kops.max_pool if pool_mode == "max" else kops.average_pool
     return pool(x, pool_size, strides, padding, data_format)
@@ -488,8 +502,9 @@ K3 = {
     "switch": lambda condition, then, otherwise: (then if condition else otherwise) if isinstance(condition, bool)
         else _k3_expand(condition, then, otherwise),
     "stop_gradient": lambda x: [kops.stop_gradient(v) for v in x] if isinstance(x, list) else kops.stop_gradient(x),
-    "conv2d": lambda x, kernel, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1):
-        kops.conv(x, kernel, strides, padding, data_format, dilation_rate),
+    "conv2d": _nhwc_on_tensorflow(lambda x, kernel, strides=(1, 1), padding="valid", data_format=None,
+                                  dilation_rate=(1, 1): kops.conv(x, kernel, strides, padding, data_format,
+                                                                  dilation_rate)),
     "pool2d": _k3_pool,
 }
 # K functions whose Keras 2 meaning no Keras 3 function has (Keras 3's hard_sigmoid is relu6(x + 3) / 6, Keras 2's
@@ -542,7 +557,9 @@ def test_k_function_matches_legacy_backend(name, args, kwargs, extension):
     if extension:
         pytest.skip(f"{name}: an mlfront extension Keras 2 refuses")
     # its functions read tensor attributes (`.shape.rank`, `.dtype.base_dtype`); `constant` wants a NumPy value
-    theirs = getattr(legacy, name)(*(args if name == "constant" else _keras_args(args)), **kwargs)
+    function = getattr(legacy, name)
+    function = _nhwc_on_tensorflow(function) if name in ("conv2d", "pool2d") else function
+    theirs = function(*(args if name == "constant" else _keras_args(args)), **kwargs)
     theirs = list(theirs) if isinstance(theirs, map) else theirs  # its stop_gradient of a list gives a map
     assert_same(getattr(K, name)(*args, **kwargs), theirs, f"K.{name}{kwargs}", to_numpy=(_ours, _legacy_numpy))
 
@@ -568,7 +585,7 @@ def test_settings_match_keras3():
             lib.set_floatx(saved[1])
             lib.set_image_data_format("channels_first")
         assert K.image_data_format() == keras.backend.image_data_format()
-        assert_same(K.conv2d(KIMG_CF, KKERNEL), kops.conv(KIMG_CF, KKERNEL), "image_data_format")
+        assert_same(K.conv2d(KIMG_CF, KKERNEL), K3["conv2d"](KIMG_CF, KKERNEL), "image_data_format")
     finally:
         for lib in (K, keras.backend):
             lib.set_epsilon(saved[0])

@@ -205,7 +205,10 @@ class TensorFlowBackend(Backend):
 
     # convolution, pooling, padding (channels_last; TF pads "SAME" with the odd cell after, as Keras does)
     def conv(self, x, kernel, strides, padding="valid", dilation_rate=None, groups=1):
-        if groups > 1 and len(x.shape) == 5:  # TF's CPU Conv3D has no groups (1D and 2D take the grouped kernel)
+        if groups > 1:  # TF's CPU kernels: no gradient for grouped convolutions (2.21), no groups in Conv3D at all
+            depthwise = _depthwise_conv(x, kernel, strides, padding, dilation_rate, groups)
+            if depthwise is not None:
+                return depthwise
             return self.grouped_conv_by_parts(x, kernel, strides, padding, dilation_rate, groups)
         if not isinstance(padding, str):
             x, padding = tf.pad(x, [(0, 0), *padding, (0, 0)]), "valid"
@@ -471,6 +474,26 @@ class _FlatCallFunction:
             return concrete._call_flat(tensors, concrete.captured_inputs)
         except (AttributeError, TypeError):
             return concrete(*args)
+
+
+def _depthwise_conv(x, kernel, strides, padding, dilation_rate, groups):
+    """A grouped convolution with one group per input channel through `tf.nn.depthwise_conv2d` (which has CPU
+    gradients), or None where that kernel cannot take it (3D, other groups, unequal strides, strides with
+    dilation)."""
+    n, channels = len(x.shape) - 2, x.shape[-1]
+    strides, dilation = tuple(strides), tuple(dilation_rate or (1,) * n)
+    if n == 1:  # as a (1, length) image; striding its height of 1 changes nothing, and the kernel wants equal strides
+        strides, dilation = (strides[0], strides[0]), (1, *dilation)
+    if (n > 2 or groups != channels or kernel.shape[-2] != 1 or strides[0] != strides[1]
+            or (max(strides) > 1 and max(dilation) > 1)):
+        return None
+    if not isinstance(padding, str):
+        x, padding = tf.pad(x, [(0, 0), *padding, (0, 0)]), "valid"
+    filters = tf.reshape(kernel, (*kernel.shape[:n], channels, kernel.shape[-1] // channels))
+    if n == 1:
+        x, filters = x[:, None], filters[None]
+    y = tf.nn.depthwise_conv2d(x, filters, (1, *strides, 1), padding.upper(), dilations=dilation)
+    return y[:, 0] if n == 1 else y
 
 
 class _XlaOrPlain:
