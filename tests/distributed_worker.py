@@ -20,7 +20,8 @@ Cases:
         read are counted.
     pydataset: the MLP fed by a PyDataset of batches of 32 (650 samples: a last batch of 10): each step trains on
         one batch per process (process p reads batches p, p + 2, ...; the last batch is read by both), so it
-        equals one device on batches of 64 (and a last one of 10); the samples each process read are counted.
+        equals one device on batches of 64 (and a last one of 10); the samples each process read are counted,
+        and the batches each read in 2 shuffled epochs of a fresh model listed.
     tfdata: the MLP fed by a tf.data Dataset of batches of 32 (641 samples: a last batch of 1, which leaves a
         process without rows); on tensorflow each worker reads its rows of every batch (tf.distribute's
         auto-shard), elsewhere every process reads the whole batch; the rows of x each process was given are
@@ -96,11 +97,12 @@ def loader(x, y, reads):
 
 
 class Batches(mlfront.utils.PyDataset):
-    """A PyDataset of (x, y) in batches of BATCH that counts the samples read in `reads`."""
+    """A PyDataset of (x, y) in batches of BATCH that counts the samples read in `reads` (and lists the batch
+    indices read in `indices`)."""
 
-    def __init__(self, x, y, reads):
+    def __init__(self, x, y, reads, indices=None):
         super().__init__()
-        self.x, self.y, self.reads = x, y, reads
+        self.x, self.y, self.reads, self.indices = x, y, reads, indices
 
     def __len__(self):
         return -(-len(self.x) // BATCH)
@@ -108,6 +110,8 @@ class Batches(mlfront.utils.PyDataset):
     def __getitem__(self, index):
         rows = slice(index * BATCH, (index + 1) * BATCH)
         self.reads[0] += len(self.x[rows])
+        if self.indices is not None:
+            self.indices.append(index)
         return self.x[rows], self.y[rows]
 
 
@@ -212,12 +216,15 @@ def train(case, out, interrupt_at=None):
                                   verbose=0)
     else:
         predicted = model.predict(x[:45], batch_size=16, verbose=0)
+    shuffled = []  # the batches this process read in 2 shuffled epochs of a fresh model (pydataset)
+    if case == "pydataset" and distributed:
+        build(case).fit(Batches(x, y, [0], shuffled), epochs=2, shuffle=True, verbose=0)
     kernel = model.get_layer("hidden").kernel.value
     if hasattr(kernel, "addressable_shards"):  # jax: the pieces this process's devices hold
         shard_shape = kernel.addressable_shards[0].data.shape
     else:  # a torch DTensor: this process's piece
         shard_shape = kernel.to_local().shape if hasattr(kernel, "to_local") else kernel.shape
-    return {"shard_shape": np.asarray(shard_shape), "reads": np.asarray(reads[0]),
+    return {"shard_shape": np.asarray(shard_shape), "reads": np.asarray(reads[0]), "shuffled": np.asarray(shuffled),
             "fit_collectives": np.asarray(fit_collectives), "fit_all_reduces": np.asarray(fit_all_reduces),
             "steps": np.asarray(epochs * -(-samples // BATCH)),
             "weights": model.get_weights(), "loss": np.asarray(history.history["loss"]),

@@ -20,7 +20,7 @@ B = mlfront.backend.get()
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "distributed_worker.py")
 TOLERANCE = 1e-5
 # what a distributed run counts that one device has no equal of
-NOT_COMPARED = ("dp_shard_shape", "dp_reads", "dp_fit_collectives", "dp_fit_all_reduces")
+NOT_COMPARED = ("dp_shard_shape", "dp_reads", "dp_fit_collectives", "dp_fit_all_reduces", "dp_shuffled")
 
 
 # ---------------------------------------------------------------------- API
@@ -253,6 +253,13 @@ def test_each_process_reads_only_its_batches_of_a_py_dataset(tmp_path):
     first, other = (np.load(os.path.join(tmp_path, f"result_{i}.npz")) for i in (0, 1))
     assert int(first["dp_reads"]) == int(other["dp_reads"]) == 2 * (10 * 32 + 10)  # fit and evaluate, of 650
     assert len(first["dp_loss"]) == 1
+    # shuffled: each epoch the processes read disjoint halves of batches 0-19 (their own order), and both batch 20
+    epochs = [(first["dp_shuffled"][e * 11:(e + 1) * 11], other["dp_shuffled"][e * 11:(e + 1) * 11]) for e in (0, 1)]
+    assert len(first["dp_shuffled"]) == len(other["dp_shuffled"]) == 22
+    for mine, theirs in epochs:
+        assert sorted(np.concatenate([mine[:10], theirs[:10]]).tolist()) == list(range(20))
+        assert mine[10] == theirs[10] == 20
+    assert epochs[0][0][:10].tolist() != epochs[1][0][:10].tolist()  # a new order each epoch
 
 
 def test_a_tf_data_dataset_over_two_processes_trains_as_one_device(tmp_path):
