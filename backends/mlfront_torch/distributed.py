@@ -290,7 +290,7 @@ class _EarlyBuckets:
             self.launched.append((flat, work))
 
 
-def _buckets(arrays, limit=BUCKET_BYTES):
+def _buckets(arrays, limit):
     """Indices of `arrays` grouped by dtype into buckets of about `limit` bytes each."""
     buckets, open_buckets = [], {}
     for i, array in enumerate(arrays):

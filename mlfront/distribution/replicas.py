@@ -136,7 +136,7 @@ def reduce_gradients(grads):
     changed = [i for i in reduced_kinds if variables[i]._value is not start_values[i]]
     values = [variables[i]._value for i in changed]
     summed, total, extras = runtime.sum_gradients(
-        grads, weight, [_replica_part(variables[i], start_values[i], v) for i, v in zip(changed, values)])
+        grads, weight, [_replica_part(variables[i], start_values[i], v, weight) for i, v in zip(changed, values)])
     _context.combined = {i: (value, _combined(variables[i], start_values[i], reduced, total))
                          for i, value, reduced in zip(changed, values, extras)}
     return [g / t for g, t in zip(summed, _cast_for_each(total, summed))]
@@ -176,15 +176,16 @@ def batch_moments(x, axes):
     return mean, B.maximum(squares / counts - B.square(mean), 0.0)
 
 
-def _replica_part(variable, start, end):
+def _replica_part(variable, start, end, weight):
     """What a replica contributes to the sum that combines `variable`: its increment ("sum"), or its value
-    weighted by its samples ("mean"); zeros from a replica without samples, whose statistics are undefined."""
+    weighted by its samples, `weight` ("mean"); zeros from a replica without samples, whose statistics are
+    undefined."""
     B = _backend.get()
     if not local_batch_size():
         return B.zeros_like(end)
     if variable.aggregation == "sum":
         return end - start
-    return end * B.cast(_samples_weight(), B.dtype(end))
+    return end * B.cast(weight, B.dtype(end))
 
 
 def _combined(variable, start, reduced, total):
@@ -210,8 +211,9 @@ def combine_replicas(variables, start_values, end_values, runtime, plan, already
         elif end_values[i] is not start_values[i]:  # (unchanged: the same on every replica)
             pending.append(i)
     if pending:
-        *reduced, total = runtime.replica_sum([_replica_part(variables[i], start_values[i], end_values[i])
-                                               for i in pending] + [_samples_weight()])
+        weight = _samples_weight()
+        *reduced, total = runtime.replica_sum([_replica_part(variables[i], start_values[i], end_values[i], weight)
+                                               for i in pending] + [weight])
         for i, value in zip(pending, reduced):
             combined[i] = _combined(variables[i], start_values[i], value, total)
     if firsts:
