@@ -40,7 +40,7 @@ __all__ = [
     "slice", "slice_update", "scatter", "scatter_update",
     # neural-network functions
     "relu", "sigmoid", "softplus", "softsign", "elu", "selu", "hard_sigmoid", "softmax", "log_softmax", "conv",
-    "conv_transpose", "max_pool", "average_pool",
+    "conv_transpose", "max_pool", "average_pool", "dot_product_attention",
     # control flow and autodiff
     "cond", "while_loop", "fori_loop", "stop_gradient",
     # image functions, as `ops.image.<name>`
@@ -785,6 +785,44 @@ def _pool(method, inputs, pool_size, strides, padding, data_format):
     pool_size = _per_axis(pool_size, n)
     return getattr(B, method)(inputs, pool_size, pool_size if strides is None else _per_axis(strides, n),
                               _padding(padding))
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+                          flash_attention=None, attn_logits_soft_cap=None):
+    """Scaled dot-product attention, `softmax(query . key * scale + bias) . value`, on the engine's fused kernel
+    where it has one (torch's `scaled_dot_product_attention`, `jax.nn.dot_product_attention`).
+
+    Args:
+        query: `(batch, query_positions, heads, depth)`; key and value: `(batch, key_positions, heads, depth)`
+            (value's depth may differ).
+        bias: added to the scores, broadcastable to `(batch, heads, query_positions, key_positions)`.
+        mask: boolean, broadcastable to the same shape; True where a key may be attended.
+        scale: the scores' factor; 1 / sqrt(depth) by default.
+        is_causal: query position i attends key positions 0..i only.
+        flash_attention: None or False; True (require a flash-attention kernel) is not supported.
+        attn_logits_soft_cap: None; a soft cap (`cap * tanh(scores / cap)`) is not supported.
+    """
+    if flash_attention:
+        raise NotImplementedError(f"ops.dot_product_attention: flash_attention={flash_attention!r} is not "
+                                  f"supported; pass None or False (the engine's fused kernel is used where it has "
+                                  f"one).")
+    if attn_logits_soft_cap is not None:
+        raise NotImplementedError(f"ops.dot_product_attention: attn_logits_soft_cap={attn_logits_soft_cap!r} is "
+                                  f"not supported; only None is.")
+    B = _backend.get()
+    query, key, value = _tensor(query), _tensor(key), _tensor(value)
+    shapes = {"query": B.shape(query), "key": B.shape(key), "value": B.shape(value)}
+    for name, shape in shapes.items():
+        if len(shape) != 4:
+            raise ValueError(f"ops.dot_product_attention: `{name}` must be (batch, positions, heads, depth), got "
+                             f"shape {tuple(shape)}.")
+    q, k, v = shapes["query"], shapes["key"], shapes["value"]
+    if q[0] != k[0] or k[:3] != v[:3] or q[2] != k[2] or q[3] != k[3]:
+        raise ValueError(f"ops.dot_product_attention: query {tuple(q)}, key {tuple(k)} and value {tuple(v)} must "
+                         f"agree in batch and heads, key and value in positions, query and key in depth.")
+    return B.dot_product_attention(query, key, value, None if bias is None else _tensor(bias, B.dtype(query)),
+                                   None if mask is None else _tensor(mask, "bool"),
+                                   None if scale is None else float(scale), bool(is_causal))
 
 
 def _per_axis(value, n):

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+from keras_reference import keras
 from layer_testing import run_layer_test
 from references import layers as ref
+from references.core import softmax
 
 import mlfront
 from mlfront import layers, ops
@@ -160,6 +162,92 @@ def test_functional_self_attention_block_predicts_and_trains():
     model.train_on_batch([data, m], target)
     changed = [not np.allclose(b, a) for b, a in zip(before, attention.get_weights())]
     assert sum(changed) >= 6  # every kernel and the biases that reach the output (the key bias cancels out)
+
+
+def test_fused_path_causal_and_gradients_match_reference():
+    """Without scores, mask or dropout the layer runs the engine's fused attention: the same outputs and gradients."""
+    q, v = _data((2, 4, 4), (2, 4, 4))
+    cotangent = _data((2, 4, 4), seed=3)[0]
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=2, **RANDOM_BIAS)
+    causal = np.tril(np.ones((4, 4), bool))[None]
+    for kwargs, mask in (({}, None), ({"use_causal_mask": True}, causal)):
+        out = _run(layer, q, v, **kwargs)
+        expected = ref.multi_head_attention(q, v, v, layer.get_weights(), 2, attention_mask=mask)[0]
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    variables = layer.trainable_weights
+
+    def loss(params):
+        saved = [w.value for w in variables]
+        for w, p in zip(variables, params[2:]):
+            w.assign(p)
+        try:
+            out = layer(params[0], params[1], use_causal_mask=True)
+        finally:
+            for w, s in zip(variables, saved):
+                w.assign(s)
+        return ops.sum(out * ops.convert_to_tensor(cotangent))
+
+    params = [ops.convert_to_tensor(q), ops.convert_to_tensor(v)] + [w.value for w in variables]
+    _, grads = mlfront.backend.get().compile(mlfront.value_and_grad(loss))(params)
+
+    def reference_loss(q, v, *weights):
+        return (ref.multi_head_attention(q, v, v, list(weights), 2, attention_mask=causal)[0] * cotangent).sum()
+
+    expected = ref.finite_difference_grads(reference_loss, [q, v] + layer.get_weights())
+    for g, e in zip(grads, expected):
+        np.testing.assert_allclose(ops.convert_to_numpy(g), e, rtol=2e-3, atol=2e-3)
+
+
+def _attention_reference(q, k, v, bias=None, mask=None, scale=None, is_causal=False):
+    """NumPy `softmax(q . k * scale + bias) . v` on (batch, positions, heads, depth) arrays."""
+    scores = np.einsum("btnh,bsnh->bnts", q, k) * (1 / np.sqrt(q.shape[-1]) if scale is None else scale)
+    if bias is not None:
+        scores = scores + bias
+    keep = np.ones(scores.shape, bool)
+    if mask is not None:
+        keep &= np.broadcast_to(mask, scores.shape)
+    if is_causal:
+        keep &= np.tril(np.ones(scores.shape[-2:], bool))
+    weights = softmax(np.where(keep, scores, -1e9), axis=-1)
+    return np.einsum("bnts,bsnh->btnh", weights, v)
+
+
+@pytest.mark.parametrize("case", ["plain", "scale", "causal", "mask", "bias"])
+def test_ops_dot_product_attention_matches_numpy(case):
+    q, k, v = _data((2, 3, 2, 4), (2, 5, 2, 4), (2, 5, 2, 6))  # 3 query positions, 5 key positions
+    mask = np.random.default_rng(1).uniform(size=(2, 1, 3, 5)) > 0.4
+    mask[..., 0] = True
+    kwargs = {"plain": {}, "scale": {"scale": 0.3}, "causal": {"is_causal": True}, "mask": {"mask": mask},
+              "bias": {"bias": _data((1, 2, 3, 5), seed=4)[0]}}[case]
+    out = ops.convert_to_numpy(ops.dot_product_attention(q, k, v, **kwargs))
+    np.testing.assert_allclose(out, _attention_reference(q, k, v, **kwargs), rtol=1e-5, atol=1e-5)
+    if keras is not None:  # Keras 3.15's jax path needs the value's depth to be the query's
+        v = v[..., :4]
+        theirs = keras.ops.convert_to_numpy(keras.ops.dot_product_attention(q, k, v, **kwargs))
+        ours = ops.convert_to_numpy(ops.dot_product_attention(q, k, v, **kwargs))
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_ops_dot_product_attention_gradients_match_finite_differences():
+    q, k, v = _data((2, 4, 2, 3), (2, 4, 2, 3), (2, 4, 2, 3))
+    grads = mlfront.value_and_grad(lambda a: ops.sum(ops.sin(ops.dot_product_attention(
+        a[0], a[1], a[2], is_causal=True))))([ops.convert_to_tensor(a) for a in (q, k, v)])[1]
+    expected = ref.finite_difference_grads(
+        lambda q, k, v: np.sin(_attention_reference(q, k, v, is_causal=True)).sum(), [q, k, v])
+    for g, e in zip(grads, expected):
+        np.testing.assert_allclose(ops.convert_to_numpy(g), e, rtol=2e-3, atol=2e-3)
+
+
+def test_ops_dot_product_attention_errors():
+    q = np.zeros((2, 3, 2, 4), "float32")
+    with pytest.raises(ValueError, match="dot_product_attention.*`key`.*positions, heads, depth"):
+        ops.dot_product_attention(q, q[0], q)
+    with pytest.raises(ValueError, match="dot_product_attention.*agree"):
+        ops.dot_product_attention(q, np.zeros((2, 3, 1, 4), "float32"), q)
+    with pytest.raises(NotImplementedError, match="flash_attention=True"):
+        ops.dot_product_attention(q, q, q, flash_attention=True)
+    with pytest.raises(NotImplementedError, match="attn_logits_soft_cap=30"):
+        ops.dot_product_attention(q, q, q, attn_logits_soft_cap=30.0)
 
 
 def test_errors_name_the_layer():

@@ -58,6 +58,8 @@ SIGNAL = rand(2, 9, 3)
 KERNEL1 = rand(3, 3, 4)
 KERNEL2 = rand(3, 2, 3, 4)
 KERNEL2_T = rand(3, 2, 4, 3)  # conv_transpose: (*kernel_size, out, in)
+ATT_Q, ATT_K = rand(2, 3, 2, 4), rand(2, 5, 2, 4)  # dot_product_attention: (batch, positions, heads, depth)
+ATT_MASK = np.tile(np.array([True, False, True, True, False]), (2, 1, 3, 1))
 # no point lands exactly half-way between pixels, where the rounding of "nearest" would be float32 noise
 TRANSFORM = np.array([[0.8312, -0.4671, 1.3157, 0.4093, 0.9277, -0.7149, 0.0, 0.0],
                       [1.1119, 0.1337, -0.6731, -0.1893, 0.8741, 1.0917, 0.0, 0.0]], "float32")
@@ -200,6 +202,9 @@ OP_CASES = [
     ("average_pool", (IMAGES, (3, 2)), {"strides": (1, 2)}),
     ("average_pool", (SIGNAL, 2), {"padding": "valid"},
      KerasDiffers({"jax"}, "fails for strides=None", lambda: kops.average_pool(SIGNAL, 2, 2, "valid"))),
+    ("dot_product_attention", (ATT_Q, ATT_K, ATT_K), {}),
+    ("dot_product_attention", (ATT_Q, ATT_K, ATT_K), {"is_causal": True, "scale": 0.5}),
+    ("dot_product_attention", (ATT_Q, ATT_K, ATT_K), {"mask": ATT_MASK}),
     ("stop_gradient", (X,), {}),
     # keras.ops.image
     ("image.resize", (IMAGES, (10, 12)), {}), ("image.resize", (IMAGES, (3, 4)), {}),

@@ -150,6 +150,8 @@ KERAS_SIGNATURES = {
                       "dilation_rate=1)",
     "max_pool": "(inputs, pool_size, strides=None, padding='valid', data_format=None)",
     "average_pool": "(inputs, pool_size, strides=None, padding='valid', data_format=None)",
+    "dot_product_attention": "(query, key, value, bias=None, mask=None, scale=None, is_causal=False, "
+                             "flash_attention=None, attn_logits_soft_cap=None)",
     "cond": "(pred, true_fn, false_fn)",
     "while_loop": "(cond, body, loop_vars, maximum_iterations=None)",
     "fori_loop": "(lower, upper, body_fun, init_val)",

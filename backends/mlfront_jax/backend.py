@@ -172,6 +172,21 @@ class JaxBackend(Backend):
     def logsumexp(self, x, axis=-1, keepdims=False):
         return jax.nn.logsumexp(x, axis=axis, keepdims=keepdims)
 
+    def layer_norm(self, x, axes, gamma, beta, epsilon):
+        # XLA fuses ((x - mean) * rsqrt) * gamma and its gradient better than (x - mean) * (rsqrt * gamma): 1.4x
+        mean, variance = jnp.mean(x, axis=axes, keepdims=True), jnp.var(x, axis=axes, keepdims=True)
+        outputs = (x - mean) * jax.lax.rsqrt(variance + epsilon)
+        shape = [d if a in axes else 1 for a, d in enumerate(x.shape)]
+        if gamma is not None:
+            outputs = outputs * jnp.reshape(gamma, shape)
+        return outputs if beta is None else outputs + jnp.reshape(beta, shape)
+
+    def dot_product_attention(self, query, key, value, bias=None, mask=None, scale=None, is_causal=False):
+        if value.shape[-1] != query.shape[-1]:  # jax.nn's kernel needs one depth for all three
+            return super().dot_product_attention(query, key, value, bias, mask, scale, is_causal)
+        return jax.nn.dot_product_attention(query, key, value, bias, None if mask is None else mask.astype(bool),
+                                            scale=scale, is_causal=is_causal)
+
     # convolution, pooling, padding (channels_last; lax pads "SAME" with the odd cell after, as Keras does)
     def conv(self, x, kernel, strides, padding="valid", dilation_rate=None, groups=1):
         n = x.ndim - 2

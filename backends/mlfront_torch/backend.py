@@ -259,6 +259,19 @@ class TorchBackend(Backend):
 
     rsqrt = staticmethod(torch.rsqrt)
 
+    def layer_norm(self, x, axes, gamma, beta, epsilon):
+        if tuple(axes) != tuple(range(x.ndim - len(axes), x.ndim)):  # F.layer_norm takes trailing axes only
+            return super().layer_norm(x, axes, gamma, beta, epsilon)
+        return F.layer_norm(x, x.shape[x.ndim - len(axes):], gamma, beta, epsilon)
+
+    def dot_product_attention(self, query, key, value, bias=None, mask=None, scale=None, is_causal=False):
+        if bias is not None or mask is not None or self.sharded_tensors:
+            # the composite: a row with every key masked stays finite; DTensors take the plain einsums
+            return super().dot_product_attention(query, key, value, bias, mask, scale, is_causal)
+        # torch's fused kernel, on (batch, heads, positions, depth)
+        q, k, v = (t.transpose(1, 2) for t in (query, key, value))
+        return F.scaled_dot_product_attention(q, k, v, is_causal=is_causal, scale=scale).transpose(1, 2)
+
     # nn kernels
     def affine(self, x, kernel, bias=None):
         return F.linear(x, kernel.T, bias)

@@ -171,13 +171,18 @@ class MultiHeadAttention(Layer):
         v = B.einsum(self._project_in, value, self.value_kernel.value)
         if self.use_bias:
             q, k, v = q + self.query_bias.value, k + self.key_bias.value, v + self.value_bias.value
-        scores = B.einsum(self._scores_equation, q * (1.0 / math.sqrt(self.key_dim)), k)
-        mask = self._attention_mask(B, scores, query, attention_mask, use_causal_mask)
-        weights = self._masked_softmax(B, scores, mask)
-        dropped = weights
-        if self.dropout and resolve_training(training):
-            dropped = B.dropout(next_key(self), weights, self.dropout)
-        attended = B.einsum(self._combine_equation, dropped, v)
+        dropout = self.dropout and resolve_training(training)
+        if self._num_key_axes == 1 and len(B.shape(q)) == 4 and attention_mask is None and not dropout \
+                and not return_attention_scores:
+            # (batch, positions, heads, depth) and nothing needs the weights: the engine's fused attention
+            attended = B.dot_product_attention(q, k, v, scale=1.0 / math.sqrt(self.key_dim),
+                                               is_causal=use_causal_mask)
+        else:
+            scores = B.einsum(self._scores_equation, q * (1.0 / math.sqrt(self.key_dim)), k)
+            mask = self._attention_mask(B, scores, query, attention_mask, use_causal_mask)
+            weights = self._masked_softmax(B, scores, mask)
+            dropped = B.dropout(next_key(self), weights, self.dropout) if dropout else weights
+            attended = B.einsum(self._combine_equation, dropped, v)
         output = B.einsum(self._project_out, attended, self.output_kernel.value)
         if self.use_bias:
             output = output + self.output_bias.value

@@ -131,9 +131,10 @@ class BatchNormalization(Layer):
         factor = B.rsqrt(variance + self.epsilon)
         if self.gamma is not None:
             factor = factor * self._broadcast(B, self.gamma.value)
-        outputs = (inputs - mean) * factor
+        shift = -mean * factor  # x * factor + shift: one fused pass over x (see Backend.batch_norm_training)
         if self.beta is not None:
-            outputs = outputs + self._broadcast(B, self.beta.value)
+            shift = shift + self._broadcast(B, self.beta.value)
+        outputs = inputs * factor + shift
         return outputs if B.dtype(outputs) == input_dtype else B.cast(outputs, input_dtype)
 
     def _moments(self, B, inputs, mask):
@@ -215,14 +216,8 @@ class LayerNormalization(Layer):
     def call(self, inputs):
         B = _backend.get()
         inputs, input_dtype = _in_variable_dtype(self, B, inputs)
-        mean = B.mean(inputs, axis=self._axes, keepdims=True)
-        variance = B.var(inputs, axis=self._axes, keepdims=True)
-        factor = B.rsqrt(variance + self.epsilon)
-        if self.gamma is not None:
-            factor = factor * B.reshape(self.gamma.value, self._param_shape)
-        outputs = (inputs - mean) * factor
-        if self.beta is not None:
-            outputs = outputs + B.reshape(self.beta.value, self._param_shape)
+        outputs = B.layer_norm(inputs, self._axes, None if self.gamma is None else self.gamma.value,
+                               None if self.beta is None else self.beta.value, self.epsilon)
         return outputs if B.dtype(outputs) == input_dtype else B.cast(outputs, input_dtype)
 
     def compute_output_shape(self, input_shape):
