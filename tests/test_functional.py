@@ -1,6 +1,8 @@
 """The Functional API: `Model(inputs, outputs)` graphs checked against NumPy compositions of their layers."""
 
+import gc
 import json
+import weakref
 
 import numpy as np
 import pytest
@@ -379,3 +381,37 @@ def test_duplicate_layer_names_are_rejected():
     inputs = mlfront.Input(shape=(2,))
     with pytest.raises(ValueError, match="names must be unique.*'twin'"):
         mlfront.Model(inputs, layers.Dense(2, name="twin")(layers.Dense(2, name="twin")(inputs)))
+
+
+class _Probe(layers.Layer):
+    """Identity that keeps a weak reference to its output and, when it has `watched` probes, records at its call
+    whether each one's output has been freed."""
+
+    def __init__(self, watched=(), **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.watched, self.ref, self.freed = watched, None, None
+
+    def call(self, inputs):
+        if self.watched:
+            gc.collect()
+            self.freed = [probe.ref() is None for probe in self.watched]
+        outputs = inputs * 1.0
+        self.ref = weakref.ref(outputs)
+        return outputs
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_values_no_later_layer_reads_are_freed_during_the_pass(rng, masked):
+    """An intermediate value is dropped once its last reader has run (an eager forward holds only live values),
+    while a value that a later layer still reads is kept; with a mask the graph takes its general path."""
+    x = mlfront.Input((3,))
+    first, second = _Probe(name="first"), _Probe(name="second")
+    h = first(layers.Masking()(x) if masked else x)
+    h2 = second(layers.Dense(3)(h))
+    third = _Probe(watched=(first, second), name="third")
+    h3 = third(layers.Dense(3)(h2))
+    model = mlfront.Model(x, layers.Add()([h2, h3]))
+    data = rng.normal(size=(2, 3)).astype("float32")
+    model(ops.convert_to_tensor(data))
+    assert third.freed == [True, False], "first's output must be freed (no later reader), second's kept (Add reads it)"

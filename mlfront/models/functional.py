@@ -96,9 +96,12 @@ class Functional(Model):
         self._host_fed = {id(t) for step in self._host_plan for t in _dependencies(step.node)}
         self._pack_outputs = _wiring(self._output_structure, slot_of)
         self._find_masks()
+        # After each step, the slots it read last are emptied: a forward pass holds only the values still to be
+        # read (as a hand-written forward does), not every layer's output until the end (eager torch's memory).
+        self._releases = _last_reads(self._plan, self.outputs, slot_of)
         plain = not self._has_masks and all(step.extra is None for step in self._plan)
-        self._plain_plan = [(step.layer, step.fetch, step.out, step.pass_training) for step in self._plan] \
-            if plain else None
+        self._plain_plan = [(step.layer, step.fetch, step.out, step.pass_training, release)
+                            for step, release in zip(self._plan, self._releases)] if plain else None
         self.built = True
 
     # ------------------------------------------------------------------ structure
@@ -152,6 +155,10 @@ class Functional(Model):
                 self._extra_plan.append(_make_step(node, self._slot_of))
         self._num_slots = len(self._slot_of)
         self._extra_values.append((self._slot_of[id(tensor)], purpose))
+        # the extra steps read the main plan's values after it has run: keep them all
+        self._releases = [()] * len(self._plan)
+        if self._plain_plan is not None:
+            self._plain_plan = [entry[:4] + ((),) for entry in self._plain_plan]
 
     @property
     def input(self):
@@ -243,8 +250,10 @@ class Functional(Model):
                 slots[slot] = value
         if self._plain_plan is not None and masks is None:
             # The common case, kept tight: no masks anywhere, each layer called on its inputs alone.
-            for layer, fetch, out, pass_training in self._plain_plan:
+            for layer, fetch, out, pass_training, release in self._plain_plan:
                 outputs = layer(fetch(slots), training=training) if pass_training else layer(fetch(slots))
+                for slot in release:
+                    slots[slot] = None
                 if type(out) is int:
                     slots[out] = outputs
                 else:
@@ -256,7 +265,7 @@ class Functional(Model):
             mask_slots = [None] * self._num_slots
             if masks is not None:
                 mask_slots[:len(values)] = masks
-        for step in self._plan:
+        for step, release in zip(self._plan, self._releases):
             inputs = step.fetch(slots)
             args, kwargs = step.extra(slots) if step.extra is not None else ((), {})
             if step.pass_training:
@@ -273,6 +282,8 @@ class Functional(Model):
                 _store(slots, step.out, outputs)
             if mask_slots is not None and (every_step_masked or step.makes_mask):
                 _store(mask_slots, step.out, step.layer.compute_mask(inputs, mask), broadcast=True)
+            for slot in release:
+                slots[slot] = None
         return slots, mask_slots
 
     def _flatten_inputs(self, inputs, what):
@@ -516,6 +527,22 @@ def _make_step(node, slot_of):
     return _Step(layer, node, _wiring(node.inputs, slot_of), extra, out,
                  pass_training=layer._call_takes_training and "training" not in kwargs,
                  pass_mask=layer._call_takes_mask and "mask" not in kwargs)
+
+
+def _last_reads(plan, outputs, slot_of):
+    """For each step of `plan`, the value slots that no later step reads and that are not model outputs."""
+    kept = {slot_of[id(t)] for t in outputs}
+    last = {}
+    for index, step in enumerate(plan):
+        node = step.node
+        for t in flatten([node.inputs, list(node.args), dict(node.kwargs)]):
+            if isinstance(t, SymbolicTensor):
+                last[slot_of[id(t)]] = index
+    releases = [[] for _ in plan]
+    for slot, index in last.items():
+        if slot not in kept:
+            releases[index].append(slot)
+    return [tuple(r) for r in releases]
 
 
 def _store(slots, out, values, broadcast=False):
