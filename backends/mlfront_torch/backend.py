@@ -432,6 +432,14 @@ class TorchBackend(Backend):
         variance = (1.0 / torch.square(inverse_std.detach()) - epsilon).clamp_min(0.0)
         return (torch.movedim(outputs, 1, axis) if axis != 1 else outputs), mean.detach(), variance
 
+    def batch_norm(self, x, axis, mean, variance, gamma, beta, epsilon):
+        if mean.requires_grad or variance.requires_grad or self.sharded_tensors or x.numel() == 0:
+            return super().batch_norm(x, axis, mean, variance, gamma, beta, epsilon)  # batch statistics
+        # constant (moving) statistics: torch's one fused kernel, on the channels-first view
+        channels_first = torch.movedim(x, axis, 1) if axis != 1 else x
+        outputs = F.batch_norm(channels_first, mean, variance, gamma, beta, False, 0.0, epsilon)
+        return torch.movedim(outputs, 1, axis) if axis != 1 else outputs
+
     # optimizer steps: torch's multi-tensor kernels, a few launches for all weights (torch.optim's foreach path)
     def adam_update(self, params, grads, momentums, velocities, alpha, beta_1, beta_2, epsilon):
         new_m = torch._foreach_lerp(momentums, grads, 1.0 - beta_1)

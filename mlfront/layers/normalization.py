@@ -93,7 +93,6 @@ class BatchNormalization(Layer):
         (self._axis,) = _normalize_axes(self, self.axis, rank)
         _check_known(self, input_shape, (self._axis,))
         self._reduction_axes = tuple(a for a in range(rank) if a != self._axis)
-        self._param_shape = tuple(input_shape[a] if a == self._axis else 1 for a in range(rank))
         size = (input_shape[self._axis],)
         self.gamma = self.add_weight("gamma", size, self.gamma_initializer, self.gamma_regularizer,
                                      constraint=self.gamma_constraint, autocast=False) if self.scale else None
@@ -104,9 +103,6 @@ class BatchNormalization(Layer):
         self.moving_variance = self.add_weight("moving_variance", size, self.moving_variance_initializer,
                                                trainable=False, autocast=False)
         self.built = True
-
-    def _broadcast(self, B, x):
-        return B.reshape(x, self._param_shape)
 
     def call(self, inputs, training=None, mask=None):
         B = _backend.get()
@@ -124,17 +120,10 @@ class BatchNormalization(Layer):
             mean, variance = self._moments(B, inputs, mask)
             self._update_moving(B, self.moving_mean, mean)
             self._update_moving(B, self.moving_variance, variance)
-            mean, variance = self._broadcast(B, mean), self._broadcast(B, variance)
         else:
-            mean = self._broadcast(B, self.moving_mean.value)
-            variance = self._broadcast(B, self.moving_variance.value)
-        factor = B.rsqrt(variance + self.epsilon)
-        if self.gamma is not None:
-            factor = factor * self._broadcast(B, self.gamma.value)
-        shift = -mean * factor  # x * factor + shift: one fused pass over x (see Backend.batch_norm_training)
-        if self.beta is not None:
-            shift = shift + self._broadcast(B, self.beta.value)
-        outputs = inputs * factor + shift
+            mean, variance = self.moving_mean.value, self.moving_variance.value
+        outputs = B.batch_norm(inputs, self._axis, mean, variance, None if self.gamma is None else self.gamma.value,
+                               None if self.beta is None else self.beta.value, self.epsilon)
         return outputs if B.dtype(outputs) == input_dtype else B.cast(outputs, input_dtype)
 
     def _moments(self, B, inputs, mask):
@@ -206,7 +195,6 @@ class LayerNormalization(Layer):
         self._axes = _normalize_axes(self, self.axis, rank)
         _check_known(self, input_shape, self._axes)
         size = tuple(input_shape[a] for a in self._axes)
-        self._param_shape = tuple(input_shape[a] if a in self._axes else 1 for a in range(rank))
         self.gamma = self.add_weight("gamma", size, self.gamma_initializer, self.gamma_regularizer,
                                      constraint=self.gamma_constraint, autocast=False) if self.scale else None
         self.beta = self.add_weight("beta", size, self.beta_initializer, self.beta_regularizer,
