@@ -112,28 +112,7 @@ def test_gradients_match_finite_differences():
     cotangent = _data((2, 3, 4), seed=3)[0]
     layer = layers.MultiHeadAttention(num_heads=2, key_dim=2, **RANDOM_BIAS)
     layer(ops.convert_to_tensor(q), ops.convert_to_tensor(v))
-    variables = layer.trainable_weights
-
-    def loss(params):
-        saved = [w.value for w in variables]
-        for w, p in zip(variables, params[2:]):
-            w.assign(p)
-        try:
-            out = layer(params[0], params[1], attention_mask=ops.convert_to_tensor(mask))
-        finally:
-            for w, s in zip(variables, saved):
-                w.assign(s)
-        return ops.sum(out * ops.convert_to_tensor(cotangent))
-
-    params = [ops.convert_to_tensor(q), ops.convert_to_tensor(v)] + [w.value for w in variables]
-    _, grads = mlfront.backend.get().compile(mlfront.value_and_grad(loss))(params)
-
-    def reference_loss(q, v, *weights):
-        return (ref.multi_head_attention(q, v, v, list(weights), 2, attention_mask=mask)[0] * cotangent).sum()
-
-    expected = ref.finite_difference_grads(reference_loss, [q, v] + layer.get_weights())
-    for g, e in zip(grads, expected):
-        np.testing.assert_allclose(ops.convert_to_numpy(g), e, rtol=2e-3, atol=2e-3)
+    _assert_gradients_match(layer, q, v, cotangent, {"attention_mask": ops.convert_to_tensor(mask)}, mask)
 
 
 def test_dropout_on_attention_weights_only_in_training():
@@ -174,6 +153,12 @@ def test_fused_path_causal_and_gradients_match_reference():
         out = _run(layer, q, v, **kwargs)
         expected = ref.multi_head_attention(q, v, v, layer.get_weights(), 2, attention_mask=mask)[0]
         np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    _assert_gradients_match(layer, q, v, cotangent, {"use_causal_mask": True}, causal)
+
+
+def _assert_gradients_match(layer, q, v, cotangent, call_kwargs, mask):
+    """The gradients of sum(layer(q, v, **call_kwargs) * cotangent) for q, v and every weight, against central
+    differences of the NumPy reference with the boolean `mask`."""
     variables = layer.trainable_weights
 
     def loss(params):
@@ -181,7 +166,7 @@ def test_fused_path_causal_and_gradients_match_reference():
         for w, p in zip(variables, params[2:]):
             w.assign(p)
         try:
-            out = layer(params[0], params[1], use_causal_mask=True)
+            out = layer(params[0], params[1], **call_kwargs)
         finally:
             for w, s in zip(variables, saved):
                 w.assign(s)
@@ -191,7 +176,7 @@ def test_fused_path_causal_and_gradients_match_reference():
     _, grads = mlfront.backend.get().compile(mlfront.value_and_grad(loss))(params)
 
     def reference_loss(q, v, *weights):
-        return (ref.multi_head_attention(q, v, v, list(weights), 2, attention_mask=causal)[0] * cotangent).sum()
+        return (ref.multi_head_attention(q, v, v, list(weights), 2, attention_mask=mask)[0] * cotangent).sum()
 
     expected = ref.finite_difference_grads(reference_loss, [q, v] + layer.get_weights())
     for g, e in zip(grads, expected):
