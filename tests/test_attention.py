@@ -72,6 +72,23 @@ def test_attention_mask_and_scores():
     np.testing.assert_allclose(scores.sum(-1), 1.0, rtol=1e-5)
 
 
+def test_masked_attention_with_and_without_scores_agree_also_on_fully_masked_rows():
+    """Without `return_attention_scores` a masked layer takes the engine's attention (Backend
+    dot_product_attention); it gives the weights path's numbers, also for a query that may attend to no key: its
+    weights are uniform, as Keras's -1e9 fill makes them."""
+    q, v = _data((2, 4, 6), (2, 5, 6))
+    mask = np.random.default_rng(2).uniform(size=(2, 4, 5)) > 0.5
+    mask[:, :, 1] = True
+    mask[0, 2] = False  # query 2 of sample 0 may attend to nothing
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=3, **RANDOM_BIAS)
+    fused = _run(layer, q, v, attention_mask=ops.convert_to_tensor(mask))
+    with_scores, scores = _run(layer, q, v, attention_mask=ops.convert_to_tensor(mask), return_attention_scores=True)
+    expected = ref.multi_head_attention(q, v, v, layer.get_weights(), 2, attention_mask=mask)[0]
+    np.testing.assert_allclose(fused, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fused, with_scores, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(scores[0, :, 2], np.full((2, 5), 0.2), rtol=1e-6)
+
+
 def test_causal_mask():
     (x,) = _data((2, 4, 4))
     layer = layers.MultiHeadAttention(num_heads=1, key_dim=2)

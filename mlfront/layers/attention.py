@@ -172,10 +172,11 @@ class MultiHeadAttention(Layer):
         if self.use_bias:
             q, k, v = q + self.query_bias.value, k + self.key_bias.value, v + self.value_bias.value
         dropout = self.dropout and resolve_training(training)
-        if self._num_key_axes == 1 and len(B.shape(q)) == 4 and attention_mask is None and not dropout \
-                and not return_attention_scores:
-            # (batch, positions, heads, depth) and nothing needs the weights: the engine's fused attention
-            attended = B.dot_product_attention(q, k, v, scale=1.0 / math.sqrt(self.key_dim),
+        if self._num_key_axes == 1 and len(B.shape(q)) == 4 and not dropout and not return_attention_scores:
+            # (batch, positions, heads, depth) and nothing needs the weights: the engine's fused attention, the
+            # (batch, T, S) mask given one axis for the heads
+            mask = None if attention_mask is None else B.expand_dims(B.cast(attention_mask, "bool"), 1)
+            attended = B.dot_product_attention(q, k, v, mask=mask, scale=1.0 / math.sqrt(self.key_dim),
                                                is_causal=use_causal_mask)
         else:
             scores = B.einsum(self._scores_equation, q * (1.0 / math.sqrt(self.key_dim)), k)
