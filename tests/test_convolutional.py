@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import mlfront
+from mlfront import backend as _backend
 from mlfront import layers, ops
 from references import conv as ref
 from layer_testing import run_layer_test
@@ -180,6 +181,42 @@ def test_gradients_wrt_input_and_kernel(rng, op, kernel_shape, strides, padding,
     expected_k = ref.numeric_grad(lambda v: np.sum(reference(x, v) * weights), kernel)
     np.testing.assert_allclose(grad_x, expected_x, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(grad_k, expected_k, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("kernel_shape, strides, padding, groups", [
+    ((3, 3, 2, 4), (1, 1), "same", 1),
+    ((2, 2, 1, 4), (2, 2), "same", 2),  # grouped, and "same" padded on one side only
+    ((3, 2, 3), (1,), "valid", 1),
+])
+def test_conv_with_bias_is_the_convolution_plus_the_bias(rng, kernel_shape, strides, padding, groups):
+    """Backend.conv_with_bias (torch: the bias inside the kernel) against the NumPy convolution plus the bias,
+    gradients included (the bias gradient is the sum of the output gradient over all but the channel axis)."""
+    B = _backend.get()
+    n = len(strides)
+    x = rng.normal(size=(2,) + (5,) * n + (2,)).astype("float32")
+    kernel = rng.normal(size=kernel_shape).astype("float32")
+    bias = rng.normal(size=kernel_shape[-1]).astype("float32")
+
+    def reference(x, kernel):  # a grouped convolution: one plain convolution per group, concatenated
+        parts = [ref.conv(xs, ks, strides, padding) for xs, ks in
+                 zip(np.split(x, groups, axis=-1), np.split(kernel, groups, axis=-1))]
+        return np.concatenate(parts, axis=-1) + bias
+
+    expected = reference(x, kernel)
+    weights = rng.normal(size=expected.shape).astype("float32")
+
+    def loss(x, kernel, bias):
+        y = B.conv_with_bias(x, kernel, bias, strides, padding, None, groups)
+        return ops.sum(y * ops.convert_to_tensor(weights))
+
+    y = B.conv_with_bias(*(ops.convert_to_tensor(a) for a in (x, kernel, bias)), strides, padding, None, groups)
+    np.testing.assert_allclose(ops.convert_to_numpy(y), expected, rtol=RTOL, atol=ATOL)
+    grad_x, grad_k, grad_b = _grads(loss, [x, kernel, bias])
+    np.testing.assert_allclose(grad_x, ref.numeric_grad(lambda v: np.sum(reference(v, kernel) * weights), x),
+                               rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(grad_k, ref.numeric_grad(lambda v: np.sum(reference(x, v) * weights), kernel),
+                               rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(grad_b, weights.reshape(-1, weights.shape[-1]).sum(axis=0), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")

@@ -295,6 +295,11 @@ class TorchBackend(Backend):
     # (permutes are views, so channels_first layers cost no copies). Asymmetric "same" padding is
     # applied with F.pad first, since torch pads both sides equally.
     def conv(self, x, kernel, strides, padding="valid", dilation_rate=None, groups=1):
+        return self.conv_with_bias(x, kernel, None, strides, padding, dilation_rate, groups)
+
+    def conv_with_bias(self, x, kernel, bias, strides, padding="valid", dilation_rate=None, groups=1):
+        if bias is not None and self.sharded_tensors:  # DTensors: the bias added as a plain op
+            return super().conv_with_bias(x, kernel, bias, strides, padding, dilation_rate, groups)
         n = x.dim() - 2
         dilation_rate = tuple(dilation_rate or (1,) * n)
         pads = explicit_padding(padding, x.shape[1:-1], kernel.shape[:n], strides, dilation_rate)
@@ -304,7 +309,7 @@ class TorchBackend(Backend):
         if any(lo != hi for lo, hi in pads):
             x, pads = F.pad(x, _torch_pads(pads)), [(0, 0)] * n
         weight = kernel.permute(n + 1, n, *range(n))
-        y = _CONV[n](x, weight, None, tuple(strides), tuple(lo for lo, _ in pads), dilation_rate, groups)
+        y = _CONV[n](x, weight, bias, tuple(strides), tuple(lo for lo, _ in pads), dilation_rate, groups)
         return _PlainGradient.apply(_channels_last(y)) if self.sharded_tensors else _channels_last(y)
 
     def conv_transpose(self, x, kernel, strides, padding="valid", output_padding=None, dilation_rate=None):

@@ -283,6 +283,11 @@ class Backend(abc.ABC):
         out). With `groups` > 1 the input channels and the filters are split into that many groups, group g of
         the filters seeing only group g of the channels (a depthwise convolution is groups = in)."""
 
+    def conv_with_bias(self, x, kernel, bias, strides, padding="valid", dilation_rate=None, groups=1):
+        """`conv(...) + bias` (a Conv layer's linear part, `bias` of shape (out,)); engines whose kernel adds
+        the bias itself override it."""
+        return self.conv(x, kernel, strides, padding, dilation_rate, groups) + bias
+
     def grouped_conv_by_parts(self, x, kernel, strides, padding, dilation_rate, groups):
         """A grouped convolution as `groups` plain ones on channel slices, concatenated: for an engine whose
         kernel lacks groups (an adapter's `conv` calls it there)."""

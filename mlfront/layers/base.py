@@ -35,6 +35,8 @@ class _CallState(threading.local):
 
 
 _calls = _CallState()
+# what a layer's inputs may be besides one backend array: NumPy (converted), containers, symbolic tensors
+_CONTAINER_TYPES = (np.ndarray, list, tuple, dict, _graph.SymbolicTensor)
 
 
 def unique_name(base):
@@ -174,6 +176,8 @@ class Layer:
     """
 
     _reads_indices = False  # True for layers whose inputs are integer indices (Embedding): not cast to float
+    activity_regularizer = None  # class defaults: __call__ reads them without a failed attribute lookup
+    _autocasts_inputs = True
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
                  batch_input_shape=None, batch_size=None, activity_regularizer=None, weights=None, **kwargs):
@@ -428,25 +432,29 @@ class Layer:
                 self.set_weights(weights)
 
     def __call__(self, inputs, *args, **kwargs):
-        if _graph.is_symbolic(inputs):
-            return _graph.call_symbolic(self, inputs, args, kwargs)
-        if isinstance(inputs, (np.ndarray, list, tuple, dict)):
+        # Kept lean: it runs once per layer in every eager step and every single-sample predict.
+        if isinstance(inputs, _CONTAINER_TYPES):
+            if _graph.is_symbolic(inputs):
+                return _graph.call_symbolic(self, inputs, args, kwargs)
             inputs = _convert_numpy(inputs)
         if not self.built:
             self._maybe_build(_shape_of(inputs))
-        training = _call_signature.call_arguments(self._call_signature, args, kwargs)
-        if not _calls.depth and (_calls.layers_with_losses or _calls.metric_values):
+        signature = self._call_signature
+        training = _call_signature.call_arguments(signature, args, kwargs) if args or kwargs \
+            or signature.takes_training or signature.takes_mask else None
+        calls = _calls
+        if not calls.depth and (calls.layers_with_losses or calls.metric_values):
             clear_added_losses()  # a new outermost call: the losses of the last one are gone, as in Keras
         casts = None
         if _mixed_precision._low_precision_used[0]:  # no policy so far computes in 16 bits: nothing to cast
             compute = self._dtype_policy.compute_dtype
             if compute.startswith(("float", "bfloat")):
                 B = _backend.get()
-                if getattr(self, "_autocasts_inputs", True):
+                if self._autocasts_inputs:
                     inputs, args, kwargs = (_cast_floats(B, inputs, compute), _cast_floats(B, args, compute),
                                             _cast_floats(B, kwargs, compute))
                 casts = self._autocast_variables(B, compute)
-        _calls.depth += 1
+        calls.depth += 1
         try:
             if training is None or training == _context.current()[0]:
                 outputs = self.call(inputs, *args, **kwargs)
@@ -454,12 +462,12 @@ class Layer:
                 with _context.call_context(training):  # nested layers called without `training` see it
                     outputs = self.call(inputs, *args, **kwargs)
         finally:
-            _calls.depth -= 1
+            calls.depth -= 1
             if casts is not None:
                 self._restore_autocast_variables(B, casts)
-        if casts is not None and self._dtype_policy.is_mixed and getattr(self, "_autocasts_inputs", True):
+        if casts is not None and self._dtype_policy.is_mixed and self._autocasts_inputs:
             outputs = _cast_floats(B, outputs, compute)  # e.g. a float32 constant promoted the result
-        if getattr(self, "activity_regularizer", None) is not None:
+        if self.activity_regularizer is not None:
             self._add_activity_losses(outputs)
         return outputs
 

@@ -86,6 +86,7 @@ class BaseConv(Layer):
         kernel_constraint / bias_constraint: projections applied to the weights after each optimizer step.
     """
 
+    _check_calls = False  # set by build when the input's spatial sizes are unknown
     rank = None
     transpose = False
     _not_in_config = ("output_padding",)  # a transposed convolution's argument only (Keras's configs agree)
@@ -180,24 +181,26 @@ class BaseConv(Layer):
 
     def call(self, inputs):
         B = _backend.get()
-        if getattr(self, "_check_calls", False):  # shapes are static even while tracing: no cost per step
+        if self._check_calls:  # shapes are static even while tracing: no cost per step
             self._output_spatial(B.shape(inputs))
         x = to_channels_last(B, inputs, self.data_format)
+        bias = self.bias.value if self.use_bias else None
         if self.transpose:
             y = B.conv_transpose(x, self.kernel.value, self.strides, self.padding, self.output_padding,
                                  self.dilation_rate)
+            y = y if bias is None else y + bias
         else:
             padding = self.padding
             if padding == "causal":
                 padding = [((self.kernel_size[0] - 1) * self.dilation_rate[0], 0)]
-            y = self._convolve(B, x, padding)
-        if self.use_bias:
-            y = y + self.bias.value
+            y = self._convolve(B, x, padding, bias)
         return from_channels_last(B, self.activation(y), self.data_format)
 
-    def _convolve(self, B, x, padding):
-        """The convolution of channels_last `x` (before bias and activation)."""
-        return B.conv(x, self.kernel.value, self.strides, padding, self.dilation_rate, self.groups)
+    def _convolve(self, B, x, padding, bias):
+        """The convolution of channels_last `x` plus `bias` (None: none), before the activation."""
+        if bias is None:
+            return B.conv(x, self.kernel.value, self.strides, padding, self.dilation_rate, self.groups)
+        return B.conv_with_bias(x, self.kernel.value, bias, self.strides, padding, self.dilation_rate, self.groups)
 
     def compute_output_shape(self, input_shape):
         channels = self._input_channels(input_shape)
@@ -318,8 +321,9 @@ class _BaseDepthwiseConv(BaseConv):
                                     self.bias_regularizer, constraint=self.bias_constraint) if self.use_bias else None
         self.built = True
 
-    def _convolve(self, B, x, padding):
-        return _depthwise_conv(B, x, self.kernel.value, self.strides, padding, self.dilation_rate)
+    def _convolve(self, B, x, padding, bias):
+        y = _depthwise_conv(B, x, self.kernel.value, self.strides, padding, self.dilation_rate)
+        return y if bias is None else y + bias
 
     def compute_output_shape(self, input_shape):
         channels = self._input_channels(input_shape)
@@ -373,9 +377,12 @@ class _BaseSeparableConv(_BaseDepthwiseConv):
                                     constraint=self.bias_constraint) if self.use_bias else None
         self.built = True
 
-    def _convolve(self, B, x, padding):
+    def _convolve(self, B, x, padding, bias):
         depthwise = _depthwise_conv(B, x, self.depthwise_kernel.value, self.strides, padding, self.dilation_rate)
-        return B.conv(depthwise, self.pointwise_kernel.value, (1,) * self.rank, "valid", (1,) * self.rank)
+        ones = (1,) * self.rank
+        if bias is None:
+            return B.conv(depthwise, self.pointwise_kernel.value, ones, "valid", ones)
+        return B.conv_with_bias(depthwise, self.pointwise_kernel.value, bias, ones, "valid", ones)
 
     def compute_output_shape(self, input_shape):
         self._input_channels(input_shape)

@@ -71,6 +71,13 @@ class Functional(Model):
 
         nodes, depth = _topological_nodes(self.inputs, self.outputs, self.name, self._input_names)
         self._nodes = nodes
+        # per input, the layers that read it (found once: predict's checks and casts ask at every call)
+        readers = {id(t): [] for t in self.inputs}
+        for node in nodes:
+            for t in node.input_tensors:
+                if id(t) in readers:
+                    readers[id(t)].append(node.layer)
+        self._input_readers = [readers[id(t)] for t in self.inputs]
         layer_depth = {}
         for node in nodes:
             layer_depth[node.layer] = max(layer_depth.get(node.layer, 0), depth[id(node)])
@@ -184,12 +191,8 @@ class Functional(Model):
         return list(self._input_names)
 
     def expected_input_shapes(self):
-        consumers = {}
-        for node in self._nodes:
-            for t in node.input_tensors:
-                consumers.setdefault(id(t), node.layer.name)
-        return [(consumers.get(id(t), name), None if id(t) in self._host_fed else t.shape)
-                for t, name in zip(self.inputs, self._input_names)]
+        return [(readers[0].name if readers else name, None if id(t) in self._host_fed else t.shape)
+                for t, name, readers in zip(self.inputs, self._input_names, self._input_readers)]
 
     def compute_output_shape(self, input_shape):
         shapes = [t.shape for t in self.outputs]

@@ -43,15 +43,10 @@ def input_spec(model):
     """The x spec of `model` (see the module docstring); None when its host layers take the raw data."""
     if model._has_host_layers:
         return None
-    inputs = getattr(model, "inputs", None)
-    nodes = getattr(model, "_nodes", None)
-    if nodes is not None and inputs:  # Functional
-        consumers = {id(t): [] for t in inputs}
-        for node in nodes:
-            for t in node.input_tensors:
-                if id(t) in consumers:
-                    consumers[id(t)].append(node.layer)
-        return [(name, _for_input(t.dtype, consumers[id(t)])) for name, t in zip(model.input_names, inputs)]
+    readers = getattr(model, "_input_readers", None)
+    if readers is not None:  # Functional
+        return [(name, _for_input(t.dtype, layers)) for name, t, layers in zip(model.input_names, model.inputs,
+                                                                                 readers)]
     from mlfront.models.sequential import Sequential
     if isinstance(model, Sequential):
         return [("input", _for_input(model._input_dtype or "float32", model.layers[:1]))]
