@@ -127,3 +127,30 @@ def test_a_step_torch_compile_cannot_capture_falls_back_with_a_warning(data):
     weights = explicit.get_weights()  # the model stays usable: real weights, callable eagerly
     assert all(np.isfinite(w).all() for w in weights)
     assert np.isfinite(np.asarray(explicit(x[:2]))).all()
+
+
+def test_train_steps_reuse_the_memory_of_the_state_they_replace(data):
+    """Backend.compile_donating: on jax the train (and test) steps donate the old state's buffers to the new state
+    (from their second call on); predict keeps them. Two variables made to hold one array between fits still
+    train, each on its own, to the numbers of variables given separate copies of it."""
+    x, y = data
+    tied, separate = mlp("auto", seed=1), mlp("auto", seed=1)
+    for model in (tied, separate):
+        model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    # the first kernel's Adam velocity set to its momentum: one array for both in `tied`, a copy in `separate`
+    for model, share in ((tied, True), (separate, False)):
+        momentum, velocity = [v for v in model.optimizer.variables if v.shape == (6, 16)]
+        velocity.assign(momentum.value if share else np.array(momentum.numpy()))
+    for model in (tied, separate):
+        model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    trained = tied.layers[0].kernel.value
+    tied.predict(x, verbose=0)
+    assert tied.layers[0].kernel.value is trained  # predict hands over nothing
+    for model in (tied, separate):
+        model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    if _backend.get().name == "jax":  # (an array once read as NumPy, e.g. by get_weights, is copied instead)
+        assert trained.is_deleted()
+        with pytest.raises(RuntimeError, match="deleted"):
+            np.asarray(trained)
+    for a, b in zip(tied.get_weights(), separate.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)

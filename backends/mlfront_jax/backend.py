@@ -358,6 +358,10 @@ class JaxBackend(Backend):
     def compile(self, fn, jit="auto"):
         return jax.jit(fn) if jit else fn  # jax.jit is XLA already: "auto" and True are the same
 
+    def compile_donating(self, fn, jit="auto"):
+        # the step's results reuse the buffers of the state it replaces (about 20% more MLP steps per second)
+        return _DonatingStep(fn) if jit else fn
+
     stop_gradient = staticmethod(jax.lax.stop_gradient)
 
     # distribution: a Mesh with NamedShardings inside the one jitted step
@@ -367,6 +371,25 @@ class JaxBackend(Backend):
     process_index = staticmethod(jax.process_index)
     process_count = staticmethod(jax.process_count)
     distributed_runtime = staticmethod(_distributed.JaxRuntime)
+
+
+class _DonatingStep:
+    """`jax.jit(fn, donate_argnums=0)` on a list of arrays. The first call runs on copies (its arguments stay
+    valid, see `Backend.compile_donating`); an array listed twice (two variables holding one value) is copied
+    once more, since XLA cannot donate one buffer twice."""
+
+    def __init__(self, fn):
+        self._jitted = jax.jit(fn, donate_argnums=0)
+        self._called = False
+
+    def __call__(self, values, *args):
+        if not self._called:
+            self._called = True
+            values = [jnp.copy(v) for v in values]
+        elif len({id(v) for v in values}) != len(values):
+            seen = set()
+            values = [jnp.copy(v) if id(v) in seen else seen.add(id(v)) or v for v in values]
+        return self._jitted(values, *args)
 
 
 _jit_resize = jax.jit(Backend.resize, static_argnums=(0, 2, 3))

@@ -269,6 +269,13 @@ class Backend(abc.ABC):
         and returns its results.
         """
 
+    def compile_donating(self, fn, jit="auto"):
+        """`compile(fn, jit)` for a caller that hands over the arrays of `fn`'s first argument (a list): it
+        replaces them by the results and never reads them again, so the engine may reuse their memory for the
+        results (jax donates the buffers). The first call leaves its arguments valid (the trainer may run its
+        first step again). By default the same as `compile`."""
+        return self.compile(fn, jit)
+
     @abc.abstractmethod
     def stop_gradient(self, x): """`x`, treated as a constant by autodiff."""
 

@@ -326,8 +326,9 @@ class Trainer:
 
         if self._has_host_layers:
             step = _with_host_inputs_ready(step)
-        if runtime is None:
-            compiled = B.compile(step, jit=self.jit_compile)
+        if runtime is None:  # train and test steps hand over the state they replace (see run below)
+            compiled = B.compile(step, jit=self.jit_compile) if kind == "predict" else \
+                B.compile_donating(step, jit=self.jit_compile)
         else:  # every process starts from process 0's weights, and runs the step on its share of each batch
             bind(state, runtime.broadcast(values_of(state)))
             if runtime.per_replica:
