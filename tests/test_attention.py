@@ -261,3 +261,7 @@ def test_errors_name_the_layer():
     with pytest.raises(ValueError, match="MultiHeadAttention 'mha_axes'.*attention_axes"):
         layers.MultiHeadAttention(2, 2, attention_axes=(2,), name="mha_axes")(ops.convert_to_tensor(q),
                                                                                ops.convert_to_tensor(q))
+    (image,) = _data((2, 3, 3, 4))
+    with pytest.raises(ValueError, match="MultiHeadAttention 'mha_causal'.*use_causal_mask.*single attention axis"):
+        layers.MultiHeadAttention(2, 2, attention_axes=(1, 2), name="mha_causal")(
+            ops.convert_to_tensor(image), ops.convert_to_tensor(image), use_causal_mask=True)

@@ -351,6 +351,12 @@ class Backend(abc.ABC):
         scores = self.einsum("btnh,bsnh->bnts", query, key) * (1.0 / math.sqrt(depth) if scale is None else scale)
         if bias is not None:
             scores = scores + bias
+        return self.einsum("bnts,bsnh->btnh", self.attention_weights(scores, mask, is_causal), value)
+
+    def attention_weights(self, scores, mask=None, is_causal=False):
+        """The softmax over the last axis of attention `scores` (..., query positions, key positions), with the
+        score -1e9 where `mask` (boolean, broadcastable to `scores`) is False and, with `is_causal`, at keys after
+        the query: a query that may attend to no key gets uniform weights, as in Keras."""
         if is_causal:
             t, s = self.shape(scores)[-2:]
             causal = self.expand_dims(self.arange(t), -1) >= self.expand_dims(self.arange(s), 0)
@@ -358,7 +364,7 @@ class Backend(abc.ABC):
         if mask is not None:
             mask = self.broadcast_to(self.cast(mask, "bool"), self.shape(scores))
             scores = self.where(mask, scores, self.full(self.shape(scores), -1e9, self.dtype(scores)))
-        return self.einsum("bnts,bsnh->btnh", self.softmax(scores, axis=-1), value)
+        return self.softmax(scores, axis=-1)
 
     # ------------------------------------------------------------------ composites, written once
     def prepare_batch(self, array):

@@ -180,8 +180,7 @@ class MultiHeadAttention(Layer):
                                                is_causal=use_causal_mask)
         else:
             scores = B.einsum(self._scores_equation, q * (1.0 / math.sqrt(self.key_dim)), k)
-            mask = self._attention_mask(B, scores, query, attention_mask, use_causal_mask)
-            weights = self._masked_softmax(B, scores, mask)
+            weights = self._attention_weights(B, scores, attention_mask, use_causal_mask)
             dropped = B.dropout(next_key(self), weights, self.dropout) if dropout else weights
             attended = B.einsum(self._combine_equation, dropped, v)
         output = B.einsum(self._project_out, attended, self.output_kernel.value)
@@ -189,33 +188,25 @@ class MultiHeadAttention(Layer):
             output = output + self.output_bias.value
         return (output, weights) if return_attention_scores else output
 
-    def _attention_mask(self, B, scores, query, attention_mask, use_causal_mask):
-        """A boolean mask broadcastable to the scores, or None."""
+    def _attention_weights(self, B, scores, attention_mask, use_causal_mask):
+        """Softmax over the key positions (the last attention axes); masked entries get no weight."""
         mask = None
         if attention_mask is not None:
             mask = B.cast(attention_mask, "bool")
             # (batch, *T, *S) -> (batch, 1, *T, *S): one axis for the heads (more for non-attention axes)
             while len(B.shape(mask)) < len(B.shape(scores)):
                 mask = B.expand_dims(mask, -2 * self._num_key_axes - 1)
-        if use_causal_mask:
-            if self._num_key_axes != 1:
-                raise ValueError(f"MultiHeadAttention '{self.name}': `use_causal_mask` needs a single attention "
-                                 f"axis, got {self._attention_axes}.")
-            t, s = B.shape(scores)[-2:]
-            causal = B.expand_dims(B.arange(t), -1) >= B.expand_dims(B.arange(s), 0)
-            mask = causal if mask is None else _logical_and(B, mask, causal)
-        return mask
-
-    def _masked_softmax(self, B, scores, mask):
-        """Softmax over the key positions (the last attention axes); masked entries get no weight."""
-        if mask is not None:
-            mask = B.broadcast_to(mask, B.shape(scores))
-            scores = B.where(mask, scores, B.full(B.shape(scores), -1e9, B.dtype(scores)))
         if self._num_key_axes == 1:
-            return B.softmax(scores, axis=-1)
+            return B.attention_weights(scores, mask, is_causal=use_causal_mask)
+        if use_causal_mask:
+            raise ValueError(f"MultiHeadAttention '{self.name}': `use_causal_mask` needs a single attention "
+                             f"axis, got {self._attention_axes}.")
+        # several key axes: one softmax over all their positions, flattened into one axis
         shape = B.shape(scores)
-        flat = B.reshape(scores, shape[:-self._num_key_axes] + (-1,))
-        return B.reshape(B.softmax(flat, axis=-1), shape)
+        flat = shape[:-self._num_key_axes] + (-1,)
+        if mask is not None:
+            mask = B.reshape(B.broadcast_to(mask, shape), flat)
+        return B.reshape(B.attention_weights(B.reshape(scores, flat), mask), shape)
 
     # ------------------------------------------------------------------ shapes and config
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
@@ -243,11 +234,6 @@ class MultiHeadAttention(Layer):
                              activity_regularizer=self.activity_regularizer,
                              kernel_constraint=self.kernel_constraint, bias_constraint=self.bias_constraint),
                 "seed": self.seed}
-
-
-def _logical_and(B, a, b):
-    a, b = B.cast(a, "bool"), B.cast(b, "bool")
-    return B.where(a, b, B.zeros_like(b))
 
 
 class Attention(Layer):
