@@ -291,9 +291,10 @@ class Backend(abc.ABC):
         the filters seeing only group g of the channels (a depthwise convolution is groups = in)."""
 
     def conv_with_bias(self, x, kernel, bias, strides, padding="valid", dilation_rate=None, groups=1):
-        """`conv(...) + bias` (a Conv layer's linear part, `bias` of shape (out,)); engines whose kernel adds
-        the bias itself override it."""
-        return self.conv(x, kernel, strides, padding, dilation_rate, groups) + bias
+        """`conv(...) + bias` (a Conv layer's linear part; `bias` of shape (out,), or None for none); engines
+        whose kernel adds the bias itself override it."""
+        y = self.conv(x, kernel, strides, padding, dilation_rate, groups)
+        return y if bias is None else y + bias
 
     def grouped_conv_by_parts(self, x, kernel, strides, padding, dilation_rate, groups):
         """A grouped convolution as `groups` plain ones on channel slices, concatenated: for an engine whose

@@ -198,8 +198,6 @@ class BaseConv(Layer):
 
     def _convolve(self, B, x, padding, bias):
         """The convolution of channels_last `x` plus `bias` (None: none), before the activation."""
-        if bias is None:
-            return B.conv(x, self.kernel.value, self.strides, padding, self.dilation_rate, self.groups)
         return B.conv_with_bias(x, self.kernel.value, bias, self.strides, padding, self.dilation_rate, self.groups)
 
     def compute_output_shape(self, input_shape):
@@ -286,12 +284,12 @@ class Conv3DTranspose(_BaseConvTranspose):
 
 
 
-def _depthwise_conv(B, x, kernel, strides, padding, dilation_rate):
-    """A depthwise convolution of channels_last `x` with a `(*kernel_size, in, multiplier)` kernel: a grouped
-    convolution with one group per input channel, output channel `c * multiplier + m` (Keras's order)."""
+def _depthwise_conv(B, x, kernel, strides, padding, dilation_rate, bias=None):
+    """A depthwise convolution of channels_last `x` with a `(*kernel_size, in, multiplier)` kernel (plus `bias`):
+    a grouped convolution with one group per input channel, output channel `c * multiplier + m` (Keras's order)."""
     shape = tuple(B.shape(kernel))
     grouped = B.reshape(kernel, shape[:-2] + (1, shape[-2] * shape[-1]))
-    return B.conv(x, grouped, strides, padding, dilation_rate, shape[-2])
+    return B.conv_with_bias(x, grouped, bias, strides, padding, dilation_rate, shape[-2])
 
 
 class _BaseDepthwiseConv(BaseConv):
@@ -322,8 +320,7 @@ class _BaseDepthwiseConv(BaseConv):
         self.built = True
 
     def _convolve(self, B, x, padding, bias):
-        y = _depthwise_conv(B, x, self.kernel.value, self.strides, padding, self.dilation_rate)
-        return y if bias is None else y + bias
+        return _depthwise_conv(B, x, self.kernel.value, self.strides, padding, self.dilation_rate, bias)
 
     def compute_output_shape(self, input_shape):
         channels = self._input_channels(input_shape)
@@ -380,8 +377,6 @@ class _BaseSeparableConv(_BaseDepthwiseConv):
     def _convolve(self, B, x, padding, bias):
         depthwise = _depthwise_conv(B, x, self.depthwise_kernel.value, self.strides, padding, self.dilation_rate)
         ones = (1,) * self.rank
-        if bias is None:
-            return B.conv(depthwise, self.pointwise_kernel.value, ones, "valid", ones)
         return B.conv_with_bias(depthwise, self.pointwise_kernel.value, bias, ones, "valid", ones)
 
     def compute_output_shape(self, input_shape):
