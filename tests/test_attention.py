@@ -87,6 +87,9 @@ def test_masked_attention_with_and_without_scores_agree_also_on_fully_masked_row
     np.testing.assert_allclose(fused, expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(fused, with_scores, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(scores[0, :, 2], np.full((2, 5), 0.2), rtol=1e-6)
+    # a mask that already has the heads axis, (batch, 1, T, S), is taken as it is on both paths
+    with_heads_axis = ops.convert_to_tensor(mask[:, None])
+    np.testing.assert_allclose(_run(layer, q, v, attention_mask=with_heads_axis), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_causal_mask():

@@ -173,11 +173,9 @@ class MultiHeadAttention(Layer):
             q, k, v = q + self.query_bias.value, k + self.key_bias.value, v + self.value_bias.value
         dropout = self.dropout and resolve_training(training)
         if self._num_key_axes == 1 and len(B.shape(q)) == 4 and not dropout and not return_attention_scores:
-            # (batch, positions, heads, depth) and nothing needs the weights: the engine's fused attention, the
-            # (batch, T, S) mask given one axis for the heads
-            mask = None if attention_mask is None else B.expand_dims(B.cast(attention_mask, "bool"), 1)
-            attended = B.dot_product_attention(q, k, v, mask=mask, scale=1.0 / math.sqrt(self.key_dim),
-                                               is_causal=use_causal_mask)
+            # (batch, positions, heads, depth) and nothing needs the weights: the engine's fused attention
+            attended = B.dot_product_attention(q, k, v, mask=self._scores_mask(B, attention_mask, 4),
+                                               scale=1.0 / math.sqrt(self.key_dim), is_causal=use_causal_mask)
         else:
             scores = B.einsum(self._scores_equation, q * (1.0 / math.sqrt(self.key_dim)), k)
             weights = self._attention_weights(B, scores, attention_mask, use_causal_mask)
@@ -188,14 +186,19 @@ class MultiHeadAttention(Layer):
             output = output + self.output_bias.value
         return (output, weights) if return_attention_scores else output
 
+    def _scores_mask(self, B, attention_mask, rank):
+        """`attention_mask` as a boolean mask of the rank of the scores, or None: (batch, *T, *S) ->
+        (batch, 1, *T, *S), one axis for the heads (more for non-attention axes)."""
+        if attention_mask is None:
+            return None
+        mask = B.cast(attention_mask, "bool")
+        while len(B.shape(mask)) < rank:
+            mask = B.expand_dims(mask, -2 * self._num_key_axes - 1)
+        return mask
+
     def _attention_weights(self, B, scores, attention_mask, use_causal_mask):
         """Softmax over the key positions (the last attention axes); masked entries get no weight."""
-        mask = None
-        if attention_mask is not None:
-            mask = B.cast(attention_mask, "bool")
-            # (batch, *T, *S) -> (batch, 1, *T, *S): one axis for the heads (more for non-attention axes)
-            while len(B.shape(mask)) < len(B.shape(scores)):
-                mask = B.expand_dims(mask, -2 * self._num_key_axes - 1)
+        mask = self._scores_mask(B, attention_mask, len(B.shape(scores)))
         if self._num_key_axes == 1:
             return B.attention_weights(scores, mask, is_causal=use_causal_mask)
         if use_causal_mask:
