@@ -154,3 +154,31 @@ def test_train_steps_reuse_the_memory_of_the_state_they_replace(data):
             np.asarray(trained)
     for a, b in zip(tied.get_weights(), separate.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.skipif(_backend.get().name != "tensorflow", reason="tensorflow's compiler choice for 'auto'")
+def test_auto_on_tensorflow_is_xla_unless_the_step_convolves_or_xla_cannot_compile_it(rng):
+    import tensorflow as tf
+    B = _backend.get()
+    x, w = rng.normal(size=(2, 3)).astype("float32"), rng.normal(size=(3, 4)).astype("float32")
+    image, kernel = rng.normal(size=(1, 5, 5, 2)).astype("float32"), rng.normal(size=(3, 3, 2, 2)).astype("float32")
+
+    def convolved_in_a_loop(image, kernel):  # the convolution only inside the loop's body function (as ConvLSTM)
+        step = lambda i, y: (i + 1, tf.nn.conv2d(y, kernel, 1, "SAME"))  # noqa: E731
+        return tf.while_loop(lambda i, y: i < 2, step, (0, image))[1]
+
+    cases = {
+        "dense": (lambda x, w: tf.nn.relu(x @ w), (x, w), np.maximum(x @ w, 0), True),
+        "convolution": (lambda a, k: tf.nn.conv2d(a, k, 1, "SAME"), (image, kernel), None, False),
+        "loop": (convolved_in_a_loop, (image, kernel), None, False),
+        "strings": (lambda x: tf.strings.to_number(tf.strings.as_string(x, precision=6)), (x,), x, False),
+    }
+    for name, (fn, args, expected, by_xla) in cases.items():  # expected None: the eager result
+        compiled = B.compile(fn, "auto")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the fallback for an op without an XLA kernel is silent
+            got = compiled(*map(tf.constant, args))
+        np.testing.assert_allclose(got, fn(*map(tf.constant, args)) if expected is None else expected,
+                                   rtol=1e-5, atol=1e-5, err_msg=name)
+        (concrete,) = compiled.concrete.values()
+        assert concrete.function_def.attr["_XlaMustCompile"].b is by_xla, name

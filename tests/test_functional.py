@@ -126,7 +126,8 @@ def test_named_dict_inputs_to_a_list_input_model(data):
     model = two_input_two_output_model()
     by_name = model.predict({"b": xb, "a": xa}, verbose=0)
     by_order = forward(model, [xa, xb])
-    np.testing.assert_allclose(by_name[0], by_order[0], rtol=1e-6)
+    # predict's compiled forward (XLA on tensorflow) against the eager one: float32 rounding apart
+    np.testing.assert_allclose(by_name[0], by_order[0], rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match=r"\['b'\] missing"):
         model.predict({"a": xa}, verbose=0)
 

@@ -1,5 +1,6 @@
 """The Backend interface mapped onto TensorFlow (`tf.function` for compiled steps, stateless random ops)."""
 
+import itertools
 import warnings
 
 import numpy as np
@@ -313,11 +314,15 @@ class TensorFlowBackend(Backend):
             return fn
         # Concrete shapes (one trace per batch shape: the full batches and the last one) keep the core simple.
         # No autograph: the core never branches on tensor values, and autograph's conversion dominates tracing time.
-        plain = _FlatCallFunction(tf.function(fn, autograph=False))
         if jit == "auto":
-            return plain
+            return _XlaUnlessConvolving(fn)
+        plain = _FlatCallFunction(tf.function(fn, autograph=False))
         xla = _FlatCallFunction(tf.function(fn, autograph=False, jit_compile=True))
         return xla if jit == "xla" else _XlaOrPlain(xla, plain)
+
+    def compile_plain(self, fn):
+        """`fn` as a plain tf.function (no XLA): for steps XLA cannot compile, such as one spanning devices."""
+        return _FlatCallFunction(tf.function(fn, autograph=False))
 
     stop_gradient = staticmethod(tf.stop_gradient)
 
@@ -474,12 +479,62 @@ class _FlatCallFunction:
         signature = tuple((tuple(x.shape), x.dtype) if isinstance(x, tf.Tensor) else x for x in flat)
         concrete = self.concrete.get(signature)
         if concrete is None:
-            concrete = self.concrete[signature] = self.function.get_concrete_function(*args)
+            concrete = self.concrete[signature] = self.trace(args)
+            return self.first_call(signature, concrete, flat, args)
+        return self.call(concrete, flat, args)
+
+    def trace(self, args):
+        """The concrete function for a new argument signature."""
+        return self.function.get_concrete_function(*args)
+
+    def first_call(self, signature, concrete, flat, args):
+        """The first call of a newly traced concrete function (where compilation happens)."""
+        return self.call(concrete, flat, args)
+
+    @staticmethod
+    def call(concrete, flat, args):
         tensors = [x for x in flat if isinstance(x, tf.Tensor)]
         try:
             return concrete._call_flat(tensors, concrete.captured_inputs)
         except (AttributeError, TypeError):
             return concrete(*args)
+
+
+def _is_xla_compile_error(error):
+    return isinstance(error, (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError,
+                              tf.errors.NotFoundError)) and ("XLA" in str(error) or "xla" in str(error))
+
+
+def _convolves(graph):
+    """Whether a traced graph (or a function it calls, such as a loop body) runs a convolution."""
+    graph_def = graph.as_graph_def()
+    nodes = itertools.chain(graph_def.node, *(function.node_def for function in graph_def.library.function))
+    return any(node.op.startswith(("Conv", "DepthwiseConv")) for node in nodes)
+
+
+class _XlaUnlessConvolving(_FlatCallFunction):
+    """`jit_compile="auto"`: each argument signature compiled by XLA, unless its step runs a convolution or XLA
+    cannot compile it (then the plain tf.function, silently). Measured on CPU: XLA trains dense, attention and
+    recurrent models 1.1-1.5x faster and predicts one sample 1.5-6x faster than the plain tf.function, while
+    tensorflow's own convolution kernels train a small CNN 4x faster than XLA's and predict its batches 2.5x
+    faster. The choice depends on the traced graph only, so a run is reproducible."""
+
+    def __init__(self, fn):
+        super().__init__(tf.function(fn, autograph=False, jit_compile=True))
+        self.plain = tf.function(fn, autograph=False)
+
+    def trace(self, args):
+        concrete = self.function.get_concrete_function(*args)
+        return self.plain.get_concrete_function(*args) if _convolves(concrete.graph) else concrete
+
+    def first_call(self, signature, concrete, flat, args):
+        try:
+            return self.call(concrete, flat, args)
+        except tf.errors.OpError as error:  # the step is pure: a failed first call changed nothing
+            if not _is_xla_compile_error(error):
+                raise
+            self.concrete[signature] = self.plain.get_concrete_function(*args)
+            return self.call(self.concrete[signature], flat, args)
 
 
 def _depthwise_conv(x, kernel, strides, padding, dilation_rate, groups):
@@ -515,8 +570,8 @@ class _XlaOrPlain:
             return self.plain(*args)
         try:
             return self.current(*args)
-        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, tf.errors.NotFoundError) as error:
-            if "XLA" not in str(error) and "xla" not in str(error):
+        except tf.errors.OpError as error:
+            if not _is_xla_compile_error(error):
                 raise
             first_line = str(error).strip().splitlines()[0][:300]
             warnings.warn(f"jit_compile=True: XLA cannot compile this model's step on tensorflow ({first_line}); "

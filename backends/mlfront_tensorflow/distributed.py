@@ -137,7 +137,7 @@ class TensorFlowRuntime(Runtime):
 
         def run(values, batches, key):  # every replica ends with the same values (or the gathered predictions)
             return self._first_local(self.strategy.run(replica_fn, args=(values, batches, key)))
-        compiled = self.backend.compile(run, "auto")
+        compiled = self.backend.compile_plain(run)
 
         def call(values, batches, key):
             try:
