@@ -122,8 +122,8 @@ class Trainer:
             loss_weights: per-output weights of the total loss.
             weighted_metrics: metrics computed with the sample (and class) weights.
             run_eagerly: run steps without compiling them (for debugging).
-            jit_compile: "auto" (the engine's default: jax.jit; on tensorflow a tf.function compiled by XLA
-                unless the step convolves, where tensorflow's own kernels are faster; eager torch), True (the engine's
+            jit_compile: "auto" (the engine's default: jax.jit; eager torch; on tensorflow a tf.function,
+                compiled by XLA where that pays: small graphs without convolutions), True (the engine's
                 strongest compiler: XLA on jax and tensorflow, torch.compile on torch; a warning and the
                 default mode where it cannot compile the model), False (no compilation), or a mode the
                 engine names in `Backend.compile_modes` ("xla", "torch.compile").
