@@ -6,6 +6,8 @@ DataParallel and, on process 0, the same case on one device; writes what it got 
 Cases:
     mlp: Dense-relu-Dense, SGD with momentum, sparse crossentropy from logits, accuracy; 20 steps of 32.
     adam: the MLP with Adam and an uneven last batch (the replicas get 5 and 4 samples).
+    adam_tied: the MLP with Adam, fitted, then its hidden kernel's two Adam slots made to hold one array and
+        fitted again.
     bn: Dense, BatchNormalization(synchronized=True), Dense; SGD; 20 steps.
     short_last: the bn model on 641 samples: the last batch of 1 leaves one replica without rows.
     die: the MLP, but process 1 exits after 3 steps (the others must stop with an error, not hang).
@@ -199,6 +201,10 @@ def train(case, out, interrupt_at=None):
             history = model.fit(x, y, batch_size=BATCH, epochs=epochs, shuffle=case == "backup", verbose=0,
                                 callbacks=callbacks)
     fit_collectives, fit_all_reduces = collectives[0], all_reduces[0]
+    if case == "adam_tied":  # two optimizer slots given one array, then trained on (no step may donate it twice)
+        momentum, velocity = [v for v in model.optimizer.variables if v.shape == (FEATURES, 16)]
+        velocity.assign(momentum.value)
+        history = model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
     if case == "loader":
         evaluated = model.evaluate(loader(x, y, reads), verbose=0, return_dict=True)
     elif case == "tfdata":

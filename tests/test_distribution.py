@@ -285,7 +285,7 @@ def test_processes_given_their_own_data_train_on_it_together(tmp_path):
 
 
 @pytest.mark.skipif(B.one_process_per_device, reason="this engine runs one process per device")
-@pytest.mark.parametrize("case", ["adam", "bn", "short_last"])  # (adam: the mlp with Adam, an uneven last batch)
+@pytest.mark.parametrize("case", ["adam", "adam_tied", "bn", "short_last"])  # (adam: an uneven last batch)
 def test_two_local_devices_train_as_one_device(tmp_path, case):
     results, _ = _launch(case, tmp_path, processes=1, devices=2)
     _assert_all_succeeded(results)

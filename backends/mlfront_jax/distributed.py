@@ -100,14 +100,18 @@ class JaxRuntime(Runtime):
         shardings = [self._variable_sharding(v) for v in state]
         if kind == "predict":
             compiled = jax.jit(step) if jit else step
-        else:
-            compiled = jax.jit(step, out_shardings=(shardings, self.replicated)) if jit else step
+        else:  # the train and test steps donate the state they replace, as on one device (`compile_donating`)
+            compiled = jax.jit(step, out_shardings=(shardings, self.replicated), donate_argnums=0) if jit else step
 
         laid_out = []  # the arrays the last call returned, already in their shardings
 
         def run(values, batches, key):
+            # arrays other than the last call's (a first call, set_weights, a variable assigned another's array,
+            # predict) are laid out as copies, so that donating them leaves the caller's arrays valid
             if len(values) != len(laid_out) or any(v is not w for v, w in zip(values, laid_out)):
-                values = jax.device_put(list(values), shardings)  # (set_weights, a first call)
+                values = jax.device_put(list(values), shardings)
+                if kind != "predict":
+                    values = [jax.numpy.copy(v) for v in values]
             if getattr(key, "sharding", None) != self.replicated:
                 key = jax.device_put(key, self.replicated)
             outputs, key = compiled(values, batches, key)
