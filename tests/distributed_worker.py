@@ -203,7 +203,7 @@ def train(case, out, interrupt_at=None):
     fit_collectives, fit_all_reduces = collectives[0], all_reduces[0]
     if case == "adam_tied":  # two optimizer slots given one array, then trained on (no step may donate it twice)
         momentum, velocity = [v for v in model.optimizer.variables if v.shape == (FEATURES, 16)]
-        velocity.assign(momentum.value)
+        momentum.assign(velocity.value)  # (not the reverse: a negative velocity would give NaNs)
         history = model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
     if case == "loader":
         evaluated = model.evaluate(loader(x, y, reads), verbose=0, return_dict=True)
