@@ -527,25 +527,23 @@ class _XlaWherePays(_FlatCallFunction):
 
     def __init__(self, fn):
         super().__init__(tf.function(fn, autograph=False))
-        self.plain_of = {}  # id of an XLA concrete function: the plain one it compiles
 
     def trace(self, args):
         plain = self.function.get_concrete_function(*args)
         if not _pays_to_compile_with_xla(plain.graph):
             return plain
         # XLA compiles the traced graph itself: the user's Python (a layer's call, a symbolic loss) runs once
-        xla = tf.function(lambda *a: plain(*a), autograph=False, jit_compile=True).get_concrete_function(*args)
-        self.plain_of[id(xla)] = plain
-        return xla
+        return tf.function(lambda *a: plain(*a), autograph=False, jit_compile=True).get_concrete_function(*args)
 
     def first_call(self, signature, concrete, flat, args):
         try:
             return self.call(concrete, flat, args)
         except tf.errors.OpError as error:  # the step is pure: a failed first call changed nothing
-            if not _is_xla_compile_error(error) or id(concrete) not in self.plain_of:
+            plain = self.function.get_concrete_function(*args)  # tf.function's cached trace: no retracing
+            if concrete is plain or not _is_xla_compile_error(error):
                 raise
-            self.concrete[signature] = self.plain_of.pop(id(concrete))
-            return self.call(self.concrete[signature], flat, args)
+            self.concrete[signature] = plain
+            return self.call(plain, flat, args)
 
 
 def _depthwise_conv(x, kernel, strides, padding, dilation_rate, groups):
