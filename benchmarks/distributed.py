@@ -8,9 +8,9 @@ For the MLP and the CNN of workloads.py (global batch 128 each), per engine, thr
   (gloo on CPU, nccl with one GPU per process on CUDA); jax and tensorflow run one process driving the replicas
   (`MLFRONT_NUM_CPU_DEVICES=2` on CPU; their GPUs where they see some);
 - "hand-written DP": torch `DistributedDataParallel` over the nn.Sequential of raw_torch.py with
-  `torch.optim.Adam` (images in channels_last memory, `--torch-memory-format`), one process per replica, each
-  on its half of every global batch (rows picked from one permutation shared by the processes); jax: one
-  `jax.jit` step (optax adam, donated params and optimizer state) with the global batch put as
+  `torch.optim.Adam(fused=True)` (images in channels_last memory, `--torch-memory-format`), one process per
+  replica, each on its half of every global batch (rows picked from one permutation shared by the processes);
+  jax: one `jax.jit` step (optax adam, donated params and optimizer state) with the global batch put as
   `NamedSharding(Mesh(devices, ("batch",)), P("batch"))` and the params replicated, so XLA adds the gradient
   all-reduce; tensorflow: `tf.distribute.MirroredStrategy` over the replica devices (logical CPU devices on
   CPU), tf.Variables from raw_tensorflow.py created in its scope, a
@@ -161,7 +161,7 @@ def torch_worker(args):
         X, Y = X.to(device), torch.from_numpy(y).long().to(device)
         torch.manual_seed(0)  # DDP broadcasts rank 0's initial weights anyway
         model = DistributedDataParallel(module, device_ids=[device.index] if cuda else None)
-        optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+        optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, fused=True)
         first = args.process_id * share
         seconds = []
         for window in range(1 + args.windows):

@@ -2,8 +2,9 @@
 
 Variants: "sliced" permutes the whole (on-device) training set once per epoch (`X = X[perm]`) and feeds contiguous
 slices; "shuffled" gathers each batch with its own index on the host (pinned and copied asynchronously on CUDA).
-Convolutional workloads add "-cl" variants in channels_last memory format. `torch.optim.Adam` (default foreach
-path), `F.cross_entropy` on logits; predict runs `model.eval()` under `torch.inference_mode()`.
+Convolutional workloads add "-cl" variants in channels_last memory format. `torch.optim.Adam(fused=True)`
+(one kernel per update: on CPU 2-3x faster than the default per-tensor path), `F.cross_entropy` on logits;
+predict runs `model.eval()` under `torch.inference_mode()`.
 """
 
 import numpy as np
@@ -140,7 +141,7 @@ class Run:
         if not self.sliced and on_gpu():
             X, Y = X.pin_memory(), Y.pin_memory()
         self.X, self.Y = X, (Y.to(DEVICE) if self.sliced else Y)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3, fused=True)
 
     def _inputs(self, x, device):
         """NumPy inputs (NHWC images) to a torch tensor in the model's layout (NCHW, maybe channels_last)."""

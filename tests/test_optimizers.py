@@ -46,6 +46,8 @@ CASES = [
     ("rmsprop_centered_momentum", optimizers.RMSprop, {"rho": 0.8, "momentum": 0.5, "centered": True},
      ref.rmsprop, 0.01),
     ("adam", optimizers.Adam, {}, ref.adam, 0.01),
+    # epsilon large enough to tell Keras's placement (outside the root of the uncorrected v) from torch's
+    ("adam_large_epsilon", optimizers.Adam, {"epsilon": 0.5, "beta_1": 0.0, "beta_2": 0.9}, ref.adam, 0.01),
     ("adam_amsgrad", optimizers.Adam, {"amsgrad": True, "beta_1": 0.8, "beta_2": 0.9}, ref.adam, 0.01),
     ("adamw", optimizers.AdamW, {"weight_decay": 0.1}, ref.adam, 0.01),
     ("adagrad", optimizers.Adagrad, {}, ref.adagrad, 0.1),
@@ -65,6 +67,26 @@ def test_update_rule_matches_numpy(name, cls, kwargs, rule, lr):
     actual = _trajectory(cls(learning_rate=lr, **kwargs), weights, grads)
     expected = ref.run(rule, weights, grads, lr, weight_decay=kwargs.get("weight_decay"), **_hyper(kwargs))
     _assert_same(actual, expected)
+
+
+@pytest.mark.skipif(_backend.get().name != "torch", reason="torch's fused Adam kernel")
+def test_torch_adam_runs_the_fused_kernel_on_copies(monkeypatch):
+    import torch
+    calls = []
+    fused = torch._fused_adam_
+    monkeypatch.setattr(torch, "_fused_adam_", lambda *args, **kwargs: calls.append(1) or fused(*args, **kwargs))
+    weights, grads = _problem()
+    variables = [mlfront.Variable(w) for w in weights]
+    tensors_before = [v.value for v in variables]  # e.g. what a callback took as the best weights
+    optimizer = optimizers.Adam(0.01, epsilon=0.5)
+    history = []
+    for step in grads:
+        optimizer.apply([ops.convert_to_tensor(g) for g in step], variables)
+        history.append([v.numpy() for v in variables])
+    assert len(calls) == len(grads)
+    for tensor, w in zip(tensors_before, weights):
+        np.testing.assert_array_equal(tensor.numpy(), w)  # updated on copies, never in place
+    _assert_same(history, ref.run(ref.adam, weights, grads, 0.01, epsilon=0.5))
 
 
 def test_keras_3_defaults():

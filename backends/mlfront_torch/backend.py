@@ -1,5 +1,7 @@
 """The Backend interface mapped onto PyTorch (eager by default, `torch.compile` on request)."""
 
+import threading
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -445,8 +447,10 @@ class TorchBackend(Backend):
         outputs = F.batch_norm(channels_first, mean, variance, gamma, beta, False, 0.0, epsilon)
         return torch.movedim(outputs, 1, axis) if axis != 1 else outputs
 
-    # optimizer steps: torch's multi-tensor kernels, a few launches for all weights (torch.optim's foreach path)
+    # optimizer steps: torch's fused Adam kernel on CPU, else its multi-tensor kernels (torch.optim's foreach path)
     def adam_update(self, params, grads, momentums, velocities, alpha, beta_1, beta_2, epsilon):
+        if _fused_adam_applies(params, grads, momentums, velocities, alpha, beta_1, beta_2):
+            return _fused_adam(params, grads, momentums, velocities, alpha, beta_1, beta_2, epsilon)
         new_m = torch._foreach_lerp(momentums, grads, 1.0 - beta_1)
         new_v = torch._foreach_lerp(velocities, torch._foreach_mul(grads, grads), 1.0 - beta_2)
         steps = torch._foreach_div(new_m, torch._foreach_add(torch._foreach_sqrt(new_v), epsilon))
@@ -636,6 +640,36 @@ def _splitmix64_tensor(x):
     return (x ^ _shift_right(x, 31)) & ((1 << 63) - 1)
 
 
+_FUSED_ADAM_DTYPES = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
+_graph_capture = threading.local()  # .active: a _GraphStep is tracing (inductor fuses the foreach ops itself)
+
+
+def _fused_adam_applies(params, grads, momentums, velocities, alpha, beta_1, beta_2):
+    """Whether `_fused_adam` computes this update: eager, on CPU, every tensor dense and of one float dtype."""
+    if not params or getattr(_graph_capture, "active", False) or not (0 <= beta_1 < 1 and 0 <= beta_2 < 1):
+        return False
+    dtype = params[0].dtype
+    if dtype not in _FUSED_ADAM_DTYPES or isinstance(alpha, torch.Tensor) and alpha.device.type != "cpu":
+        return False
+    return all(type(t) is torch.Tensor and t.device.type == "cpu" and t.dtype == dtype and t.is_contiguous()
+               for tensors in (params, grads, momentums, velocities) for t in tensors)
+
+
+_NO_BIAS_CORRECTION_STEP = torch.tensor(1e30)  # beta ** step == 0: the kernel's bias corrections are 1
+
+
+def _fused_adam(params, grads, momentums, velocities, alpha, beta_1, beta_2, epsilon):
+    """Keras's Adam step `p -= alpha * m / (sqrt(v) + eps)` (alpha carries the bias corrections) by torch's fused
+    kernel, one pass over each tensor. The kernel updates in place, so it runs on copies: the step stays pure
+    (the caller's tensors, which weights saved by a callback may share, are left as they were)."""
+    with torch.no_grad():
+        new_p, new_m, new_v = ([t.clone() for t in tensors] for tensors in (params, momentums, velocities))
+        torch._fused_adam_(new_p, list(grads), new_m, new_v, [], [_NO_BIAS_CORRECTION_STEP] * len(new_p),
+                           lr=alpha, beta1=beta_1, beta2=beta_2, weight_decay=0.0, eps=epsilon, amsgrad=False,
+                           maximize=False)
+    return new_p, new_m, new_v
+
+
 class _GraphStep:
     """A pure step captured once per argument signature as one aten graph and compiled by torch.compile.
 
@@ -669,7 +703,12 @@ class _GraphStep:
             rebuilt = [next(given) if tensor else leaf for leaf, tensor in zip(leaves, is_tensor)]
             return self.fn(*torch.utils._pytree.tree_unflatten(rebuilt, spec))
         try:
-            compiled = torch.compile(make_fx(flat_step, tracing_mode="fake")(*tensors), dynamic=False)
+            _graph_capture.active = True
+            try:
+                graph = make_fx(flat_step, tracing_mode="fake")(*tensors)
+            finally:
+                _graph_capture.active = False
+            compiled = torch.compile(graph, dynamic=False)
             compiled(*tensors)  # compile now (the step is pure: this call changes nothing)
             return compiled
         except Exception as error:
