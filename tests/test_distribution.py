@@ -172,6 +172,8 @@ def _assert_equal_to_one_device(out, replicas):
     compared = [k for k in result.files if k.startswith("dp_") and k not in NOT_COMPARED]
     assert len([k for k in compared if "weight" in k]) >= 4
     for key in compared:
+        if np.issubdtype(result[key].dtype, np.floating):  # (assert_allclose accepts NaNs at matching positions)
+            assert np.isfinite(result[key]).all(), f"{key}: training diverged, {result[key]!r}"
         np.testing.assert_allclose(result[key], result["one_" + key[3:]], atol=TOLERANCE, rtol=0, err_msg=key)
 
 
