@@ -150,6 +150,20 @@ def test_sparse_categorical_crossentropy_ignore_class():
                                rtol=1e-5)
 
 
+def test_sparse_categorical_crossentropy_from_logits_value_and_gradient():
+    """-log softmax(z)[label] and its gradient softmax(z) - one_hot(label), also with a -inf logit of another
+    class (a masked class): finite, as a picked log-probability is."""
+    logits = RNG.normal(size=(4, 3)).astype(np.float32)
+    logits[1, 0] = -np.inf
+    labels = np.array([0, 2, 1, 2], np.int32)
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
+    value, (grad,) = mlfront.value_and_grad(lambda params: loss(_t(labels), params[0]))([_t(logits)])
+    shifted = np.exp(logits - logits.max(-1, keepdims=True))
+    probs = shifted / shifted.sum(-1, keepdims=True)
+    np.testing.assert_allclose(_np(value), -np.log(probs[np.arange(4), labels]).sum(), rtol=1e-5)
+    np.testing.assert_allclose(_np(grad), probs - np.eye(3, dtype=np.float32)[labels], rtol=1e-5, atol=1e-6)
+
+
 def test_custom_loss_function_written_with_ops():
     def weighted_square(y_true, y_pred):
         return ops.mean(ops.square(y_pred - y_true) * 2.0 + ops.abs(y_true), axis=-1)

@@ -103,16 +103,18 @@ class TorchRuntime(Runtime):
     def local_batch(self, array):
         return self.backend.prepare_batch(array)
 
-    def _share(self, samples):
+    def rows_read(self, samples):
         """(start, stop) of this process's rows of a batch of `samples`: np.array_split's shares, in rank order
         (none, for a batch of fewer samples than processes: such a replica contributes nothing to the step)."""
+        if self.num_replicas == 1:
+            return None
         base, extra = divmod(samples, self.num_replicas)
         start = self.process_index * base + min(self.process_index, extra)
         return start, start + base + (self.process_index < extra)
 
     def shard_batch(self, array):
         if self.num_replicas > 1 and getattr(array, "ndim", 0):
-            start, stop = self._share(len(array))
+            start, stop = self.rows_read(len(array))
             array = array[start:stop]
         return self.backend.prepare_batch(array)
 

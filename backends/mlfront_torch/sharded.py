@@ -49,6 +49,9 @@ class ShardedRuntime(TorchRuntime):
         start = self.input_shards()[1] * share
         return self.local_batch(array[start:start + share])
 
+    def rows_read(self, samples):
+        return None  # shard_batch picks the rows (by mesh coordinate; a batch the axis cannot split stays whole)
+
     def input_shards(self):
         return self.num_replicas, self.mesh.get_coordinate()[self.batch_dim]  # processes along the batch axis
 

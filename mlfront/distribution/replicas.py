@@ -50,6 +50,11 @@ class Runtime:
         global array); the data adapters call it instead of `Backend.prepare_batch`."""
         raise NotImplementedError
 
+    def rows_read(self, samples):
+        """(start, stop): the rows of a global batch of `samples` that `shard_batch` keeps, when the data
+        adapters may read those rows only and hand them to `local_batch`; None: the step takes the whole batch."""
+        return None
+
     def input_shards(self):
         """(how many different shares of each global batch the processes read, this process's share)."""
         return self.process_count, self.process_index

@@ -105,15 +105,22 @@ class ArrayDataAdapter(DataAdapter):
         self.data = (x, y, sample_weight)
 
     def batches(self, skip=0):
-        convert = _batch_converter()
         n, size, preprocess = self.num_samples, self.batch_size, self.preprocess
+        # under a distribution whose processes each take a slice of every global batch, only that slice is read
+        # (a preprocess sees whole batches: its outputs may depend on the batch, e.g. padding to its longest text)
+        rows = _rows_read() if preprocess is None else None
+        convert = _batch_converter(local=rows is not None)
         order = self._epoch_order() if self.shuffle else None
-        for start in range(skip * size, n, size):
+        for batch_start in range(skip * size, n, size):
+            start, stop = batch_start, min(batch_start + size, n)
+            if rows is not None:
+                low, high = rows(stop - start)
+                start, stop = start + low, start + high
             if order is None:
                 def pick(a):
-                    return a[start:start + size]
+                    return a[start:stop]
             else:
-                index = order[start:start + size]
+                index = order[start:stop]
 
                 def pick(a):
                     return np.take(a, index, axis=0)
@@ -455,6 +462,16 @@ class IterableDataAdapter(_BatchSource):
         source, local, on_step_thread = self._source()
         prepared = (self._prepare(batch, local, may_be_empty=local) for batch in self._take(source, skip))
         return prepared if on_step_thread else _prefetch(prepared, self.queue_size)
+
+
+def _rows_read():
+    """The runtime's `rows_read` where this process steps on a slice of each global batch that it can read
+    alone, else None (no distribution, the user shards the input, or the step takes whole global batches)."""
+    from mlfront import distribution
+    runtime = distribution.active_runtime()
+    if runtime is None or not runtime.shards_inputs or runtime.rows_read(1) is None:
+        return None
+    return runtime.rows_read
 
 
 def _batch_converter(local=False):
